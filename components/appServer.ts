@@ -1,0 +1,170 @@
+import * as path from "path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { projectRoot, Settings } from "../config/settings";
+import { Host } from "../targets/host";
+import { autohealLabels } from "./autoheal";
+import { Database } from "./database";
+import { commandHealthcheck, httpHealthcheck } from "./healthchecks";
+import { contextHash } from "./images";
+import { releaseCommand } from "./release";
+import { StorageVolume } from "./volumes";
+
+export const APP_HOSTNAME = "web";
+const APP_STOP_TIMEOUT_SECONDS = 30;
+
+type AppSettings = Settings["app"];
+
+/** The web container's command: the configured one, or gunicorn/daphne serving the app module. */
+export function serverCommand(app: Pick<AppSettings, "command" | "server" | "module" | "port">): string[] {
+    if (app.command.length > 0) return app.command;
+    return app.server === "daphne"
+        ? ["daphne", "--bind", "0.0.0.0", "--port", String(app.port), `${app.module}.asgi:application`]
+        : ["gunicorn", "--bind", `0.0.0.0:${app.port}`, `${app.module}.wsgi:application`];
+}
+
+export function appHealthcheck(app: Pick<AppSettings, "healthcheckCommand" | "port" | "healthcheckPath">) {
+    return app.healthcheckCommand.length > 0
+        ? commandHealthcheck(app.healthcheckCommand)
+        : httpHealthcheck(app.port, app.healthcheckPath);
+}
+
+export interface AppEnvironmentInput {
+    debug: boolean;
+    allowedHosts: string[];
+    csrfTrustedOrigins: string[];
+    secretKey: string;
+    database: { host: string; port: number; name: string; user: string; password: string };
+    superuser: { name: string; email: string; password: string };
+    staticRoot: string;
+    staticUrl: string;
+    mediaRoot: string;
+    mediaUrl: string;
+    /** Addresses gunicorn trusts for X-Forwarded-*: the proxy's network. */
+    forwardedAllowIps: string;
+    extra: Record<string, string>;
+}
+
+/** The app's environment as KEY=value entries. It holds secrets: keep the result secret. */
+export function appEnvironment(input: AppEnvironmentInput): string[] {
+    const db = input.database;
+    const vars: Record<string, string> = {
+        ...input.extra,
+        DJANGO_SECRET_KEY: input.secretKey,
+        DJANGO_DEBUG: input.debug ? "1" : "0",
+        DJANGO_ALLOWED_HOSTS: input.allowedHosts.join(","),
+        DJANGO_CSRF_TRUSTED_ORIGINS: input.csrfTrustedOrigins.join(","),
+        DJANGO_SECURE_PROXY_SSL_HEADER: "1",
+        DJANGO_STATIC_ROOT: input.staticRoot,
+        DJANGO_STATIC_URL: input.staticUrl,
+        DJANGO_MEDIA_ROOT: input.mediaRoot,
+        DJANGO_MEDIA_URL: input.mediaUrl,
+        DJANGO_SUPERUSER_USERNAME: input.superuser.name,
+        DJANGO_SUPERUSER_EMAIL: input.superuser.email,
+        DJANGO_SUPERUSER_PASSWORD: input.superuser.password,
+        POSTGRES_HOST: db.host,
+        POSTGRES_PORT: String(db.port),
+        POSTGRES_DB: db.name,
+        POSTGRES_USER: db.user,
+        POSTGRES_PASSWORD: db.password,
+        DATABASE_URL: `postgres://${db.user}:${encodeURIComponent(db.password)}@${db.host}:${db.port}/${db.name}`,
+        FORWARDED_ALLOW_IPS: input.forwardedAllowIps,
+    };
+    return Object.entries(vars).map(([key, value]) => `${key}=${value}`);
+}
+
+export interface AppServerArgs {
+    host: Host;
+    prefix: string;
+    app: AppSettings;
+    /** From appEnvironment(); secret. */
+    environment: pulumi.Output<string[]>;
+    backend: docker.Network;
+    frontend: docker.Network;
+    static: StorageVolume;
+    media: StorageVolume;
+    database: Database;
+    /** Routing labels a proxy reads from the web container (Traefik). */
+    labels?: pulumi.Input<docker.types.input.ContainerLabel[]>;
+    /** Publish the app port on the host (only when there is no proxy, in dev). */
+    publishPort?: number;
+}
+
+/**
+ * The app: its image, a one-shot release container (migrate, collectstatic, createsuperuser)
+ * and the long-running web container, which is only created or replaced after a release
+ * that exited 0.
+ */
+export class AppServer extends pulumi.ComponentResource {
+    readonly image: pulumi.Output<string>;
+    readonly release: docker.Container;
+    readonly web: docker.Container;
+    readonly upstream: string;
+
+    constructor(name: string, args: AppServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("webstack:index:AppServer", name, {}, opts);
+        const childOpts = { parent: this, provider: args.host.provider };
+        const app = args.app;
+        this.upstream = `${APP_HOSTNAME}:${app.port}`;
+        this.image = app.image !== undefined
+            ? new docker.RemoteImage(`${name}-image`, { name: app.image, keepLocally: true }, childOpts).imageId
+            : this.buildImage(name, args.prefix, app, childOpts);
+
+        const appVolumes = [args.static.mount(app.staticRoot), args.media.mount(app.mediaRoot)];
+        this.release = new docker.Container(`${name}-release`, {
+            image: this.image,
+            command: releaseCommand(app.releaseCommand),
+            envs: args.environment,
+            volumes: appVolumes,
+            networksAdvanced: [{ name: args.backend.name }],
+            // Run to completion, keep the exit code and logs, never restart.
+            mustRun: false,
+            attach: true,
+            logs: true,
+            restart: "no",
+        }, { ...childOpts, dependsOn: [args.database] });
+
+        const released = this.release.exitCode.apply((code) => {
+            if (code !== 0) {
+                throw new Error(`the release step exited with ${code}; the running web container was left as it was. ` +
+                    "Its output is in the release container's logs (pulumi stack output is not needed: `docker logs` on the host).");
+            }
+            return String(code);
+        });
+
+        this.web = new docker.Container(`${args.prefix}-web`, {
+            image: this.image,
+            command: serverCommand(app),
+            envs: args.environment,
+            volumes: appVolumes,
+            networksAdvanced: [
+                { name: args.backend.name },
+                { name: args.frontend.name, aliases: [APP_HOSTNAME] },
+            ],
+            ports: args.publishPort === undefined ? [] : [{ internal: app.port, external: args.publishPort }],
+            healthcheck: appHealthcheck(app),
+            labels: pulumi.all([args.labels ?? [], released]).apply(([labels, exitCode]) => [
+                ...autohealLabels(APP_STOP_TIMEOUT_SECONDS),
+                { label: "webstack.release.exit-code", value: exitCode },
+                ...labels,
+            ]),
+            stopTimeout: APP_STOP_TIMEOUT_SECONDS,
+            destroyGraceSeconds: APP_STOP_TIMEOUT_SECONDS,
+            restart: "unless-stopped",
+            // A replacement must pass its healthcheck before the old container is removed.
+            wait: true,
+            waitTimeout: 300,
+        }, { ...childOpts, dependsOn: [this.release] });
+        this.registerOutputs({ web: this.web.name, release: this.release.name });
+    }
+
+    private buildImage(name: string, prefix: string, app: AppSettings, opts: pulumi.CustomResourceOptions) {
+        const context = path.resolve(projectRoot(), app.context);
+        const image = new docker.Image(`${name}-image`, {
+            imageName: `${prefix}-app:${contextHash(context)}`,
+            build: { context, dockerfile: path.join(context, app.dockerfile) },
+            skipPush: true,
+        }, opts);
+        return image.imageName;
+    }
+}

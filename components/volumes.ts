@@ -1,0 +1,50 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Host } from "../targets/host";
+
+/** A place for files that outlive containers: a named volume or a directory on durable storage. */
+export interface StorageVolume {
+    /** Volume name, or the host directory when the host has durable storage. */
+    name: pulumi.Output<string>;
+    mount(containerPath: string, readOnly?: boolean): docker.types.input.ContainerVolume;
+}
+
+export interface VolumesArgs {
+    host: Host;
+    prefix: string;
+    /** Keep the database volume through `pulumi destroy` and replacements. */
+    protectData: boolean;
+}
+
+/** The stack's three volumes: database data, collected static files, uploaded media. */
+export class Volumes extends pulumi.ComponentResource {
+    readonly database: StorageVolume;
+    readonly static: StorageVolume;
+    readonly media: StorageVolume;
+
+    constructor(name: string, args: VolumesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("webstack:index:Volumes", name, {}, opts);
+        const named = (suffix: string, extra: pulumi.CustomResourceOptions = {}): StorageVolume => {
+            const volume = new docker.Volume(`${name}-${suffix}`, {
+                name: `${args.prefix}-${suffix}`,
+                labels: [{ label: "webstack.volume", value: suffix }],
+            }, { parent: this, provider: args.host.provider, ...extra });
+            return {
+                name: volume.name,
+                mount: (containerPath, readOnly = false) => ({ volumeName: volume.name, containerPath, readOnly }),
+            };
+        };
+        const dataDir = args.host.dataDir;
+        const protection = { protect: args.protectData, retainOnDelete: args.protectData };
+        this.database = dataDir === undefined
+            ? named("pgdata", protection)
+            : {
+                // The host's block volume is created and protected by its target.
+                name: pulumi.output(`${dataDir}/postgres`),
+                mount: (containerPath, readOnly = false) => ({ hostPath: `${dataDir}/postgres`, containerPath, readOnly }),
+            };
+        this.static = named("static");
+        this.media = named("media", protection);
+        this.registerOutputs({ database: this.database.name, static: this.static.name, media: this.media.name });
+    }
+}

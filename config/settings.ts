@@ -1,0 +1,318 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import * as v from "./validators";
+
+export const TARGETS = ["local", "digitalocean", "aws"] as const;
+export const PROXIES = ["nginx", "traefik", "none"] as const;
+export const ENVIRONMENTS = ["dev", "stage", "prod"] as const;
+export type Target = (typeof TARGETS)[number];
+export type ProxyKind = (typeof PROXIES)[number];
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** Secrets: optional, generated when unset, always set with `pulumi config set --secret`. */
+export const SECRET_KEYS = ["dbPassword", "djangoSecretKey", "superuserPassword"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Environment variables the program sets itself; appEnvironment may not override them. */
+export const RESERVED_ENVIRONMENT = [
+    "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS",
+    "DJANGO_SECURE_PROXY_SSL_HEADER", "DJANGO_STATIC_ROOT", "DJANGO_STATIC_URL", "DJANGO_MEDIA_ROOT",
+    "DJANGO_MEDIA_URL", "DJANGO_SUPERUSER_USERNAME", "DJANGO_SUPERUSER_EMAIL", "DJANGO_SUPERUSER_PASSWORD",
+    "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "DATABASE_URL",
+    "FORWARDED_ALLOW_IPS",
+];
+
+export interface Settings {
+    project: string;
+    stack: string;
+    environment: Environment;
+    target: Target;
+    proxy: ProxyKind;
+    domain?: string;
+    dnsZone?: string;
+    httpPort: number;
+    database: {
+        postgresVersion: number;
+        name: string;
+        user: string;
+        extensions: string[];
+    };
+    app: {
+        context: string;
+        dockerfile: string;
+        image?: string;
+        server: "gunicorn" | "daphne";
+        module: string;
+        command: string[];
+        port: number;
+        healthcheckPath: string;
+        healthcheckCommand: string[];
+        releaseCommand: string[];
+        staticRoot: string;
+        staticUrl: string;
+        mediaRoot: string;
+        mediaUrl: string;
+        environment: Record<string, string>;
+        debug: boolean;
+        superuserName: string;
+        superuserEmail: string;
+    };
+    host: {
+        sshUser: string;
+        sshPublicKeys: string[];
+        sshAllowedCidrs: string[];
+        sshPrivateKeyPath?: string;
+        dataVolumeSizeGb: number;
+        rootVolumeSizeGb: number;
+    };
+    digitalocean: { region: string; size: string; image: string };
+    aws: { region?: string; instanceType: string; subnetId?: string; amiId?: string };
+    secrets: Partial<Record<SecretKey, pulumi.Output<string>>>;
+}
+
+/** How each project key is checked. The keys are exactly those declared in Pulumi.yaml. */
+export const PARSERS = {
+    environment: v.optional(v.oneOf(ENVIRONMENTS)),
+    target: v.oneOf(TARGETS),
+    proxy: v.oneOf(PROXIES),
+    domain: v.optional(v.domainName),
+    dnsZone: v.optional(v.domainName),
+    httpPort: v.integer(1, 65535),
+    postgresVersion: v.integer(13, 17),
+    dbName: v.identifier,
+    dbUser: v.identifier,
+    dbExtensions: v.listOf(v.identifier, "extension names such as pg_trgm"),
+    appContext: v.relativePath,
+    appDockerfile: v.relativePath,
+    appImage: v.optional(v.imageReference),
+    appServer: v.oneOf(["gunicorn", "daphne"] as const),
+    appModule: v.pythonModule,
+    appCommand: v.stringList,
+    appPort: v.integer(1, 65535),
+    appHealthcheckPath: v.urlPath,
+    appHealthcheckCommand: v.stringList,
+    appReleaseCommand: v.stringList,
+    appStaticRoot: v.absolutePath,
+    appStaticUrl: v.urlPrefix,
+    appMediaRoot: v.absolutePath,
+    appMediaUrl: v.urlPrefix,
+    appEnvironment: v.listOf(v.environmentEntry, "KEY=value entries"),
+    debug: v.boolean,
+    superuserName: v.matching(/^[\w.@+-]{1,150}$/, "a Django username (letters, digits and @.+-_)"),
+    superuserEmail: v.email,
+    sshUser: v.userName,
+    sshPublicKeys: v.listOf(v.sshPublicKey, "OpenSSH public key lines"),
+    sshAllowedCidrs: v.listOf(v.cidr, "CIDR blocks such as 203.0.113.7/32"),
+    sshPrivateKeyPath: v.optional(v.matching(/^[^\s]+$/, "a file path without spaces")),
+    dataVolumeSizeGb: v.integer(1, 16384),
+    rootVolumeSizeGb: v.integer(8, 16384),
+    dropletRegion: v.doRegion,
+    dropletSize: v.doSlug,
+    dropletImage: v.doSlug,
+    awsInstanceType: v.awsInstanceType,
+    awsSubnetId: v.optional(v.awsSubnetId),
+    awsAmiId: v.optional(v.awsAmiId),
+};
+type Parsed = { [K in keyof typeof PARSERS]: ReturnType<(typeof PARSERS)[K]> };
+
+/** The stack's configuration could not be accepted; `problems` has one line per bad key. */
+export class ConfigError extends Error {
+    constructor(readonly stack: string, readonly problems: string[]) {
+        super(
+            `Stack "${stack}" has invalid configuration; nothing was changed. Fix these with ` +
+                "`pulumi config set <key> <value>` and run again:\n" +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+export interface RawConfig {
+    project: string;
+    stack: string;
+    /** Project keys, as the strings Pulumi hands the program (lists as JSON). */
+    values: Record<string, string | undefined>;
+    /** aws:region, read from the provider's namespace. */
+    awsRegion?: string;
+    secrets?: Settings["secrets"];
+}
+
+/** Checks every key, then the rules between keys, and reports every problem at once. */
+export function parseSettings(raw: RawConfig): Settings {
+    const problems: string[] = [];
+    const key = (name: string) => `${raw.project}:${name}`;
+    const parsed = {} as Record<string, unknown>;
+    for (const [name, parse] of Object.entries(PARSERS)) {
+        const value = raw.values[name];
+        if (value === undefined) {
+            problems.push(`${key(name)}: is not set (Pulumi.yaml declares its default; is the project file intact?)`);
+            continue;
+        }
+        try {
+            parsed[name] = (parse as (v: string) => unknown)(value);
+        } catch (err) {
+            if (!(err instanceof v.InvalidValue)) throw err;
+            problems.push(`${key(name)}: expected ${err.message}, got ${JSON.stringify(value)}`);
+        }
+    }
+    const p = parsed as Parsed;
+
+    let environment = p.environment;
+    if (!problems.some((x) => x.startsWith(key("environment") + ":")) && environment === undefined) {
+        if ((ENVIRONMENTS as readonly string[]).includes(raw.stack)) {
+            environment = raw.stack as Environment;
+        } else {
+            problems.push(`${key("environment")}: expected one of ${ENVIRONMENTS.join(", ")} (the stack "${raw.stack}" is not named after one), got ""`);
+        }
+    }
+
+    let awsRegion: string | undefined;
+    if (raw.awsRegion !== undefined && raw.awsRegion !== "") {
+        try {
+            awsRegion = v.awsRegion(raw.awsRegion);
+        } catch (err) {
+            problems.push(`aws:region: expected ${(err as Error).message}, got ${JSON.stringify(raw.awsRegion)}`);
+        }
+    }
+
+    const environmentVars: Record<string, string> = {};
+    for (const entry of p.appEnvironment ?? []) {
+        const name = entry.slice(0, entry.indexOf("="));
+        if (RESERVED_ENVIRONMENT.includes(name)) {
+            problems.push(`${key("appEnvironment")}: ${name} is set by the program itself; remove it (secrets go in the secret settings)`);
+        } else if (/(PASSWORD|SECRET|TOKEN|PRIVATE_KEY|API_KEY)/i.test(name)) {
+            problems.push(`${key("appEnvironment")}: ${name} looks like a secret, and appEnvironment is stored in plain text; it is refused`);
+        }
+        environmentVars[name] = entry.slice(entry.indexOf("=") + 1);
+    }
+
+    if (problems.length === 0) {
+        problems.push(...crossChecks(p, environment!, awsRegion, key));
+    }
+    if (problems.length > 0) throw new ConfigError(raw.stack, problems);
+
+    return {
+        project: raw.project,
+        stack: raw.stack,
+        environment: environment!,
+        target: p.target,
+        proxy: p.proxy,
+        domain: p.domain,
+        dnsZone: p.dnsZone,
+        httpPort: p.httpPort,
+        database: {
+            postgresVersion: p.postgresVersion,
+            name: p.dbName,
+            user: p.dbUser,
+            extensions: p.dbExtensions.filter((e) => e !== "q3c"),
+        },
+        app: {
+            context: p.appContext,
+            dockerfile: p.appDockerfile,
+            image: p.appImage,
+            server: p.appServer,
+            module: p.appModule,
+            command: p.appCommand,
+            port: p.appPort,
+            healthcheckPath: p.appHealthcheckPath,
+            healthcheckCommand: p.appHealthcheckCommand,
+            releaseCommand: p.appReleaseCommand,
+            staticRoot: p.appStaticRoot,
+            staticUrl: p.appStaticUrl,
+            mediaRoot: p.appMediaRoot,
+            mediaUrl: p.appMediaUrl,
+            environment: environmentVars,
+            debug: p.debug,
+            superuserName: p.superuserName,
+            superuserEmail: p.superuserEmail,
+        },
+        host: {
+            sshUser: p.sshUser,
+            sshPublicKeys: p.sshPublicKeys,
+            sshAllowedCidrs: p.sshAllowedCidrs,
+            sshPrivateKeyPath: p.sshPrivateKeyPath,
+            dataVolumeSizeGb: p.dataVolumeSizeGb,
+            rootVolumeSizeGb: p.rootVolumeSizeGb,
+        },
+        digitalocean: { region: p.dropletRegion, size: p.dropletSize, image: p.dropletImage },
+        aws: { region: awsRegion, instanceType: p.awsInstanceType, subnetId: p.awsSubnetId, amiId: p.awsAmiId },
+        secrets: raw.secrets ?? {},
+    };
+}
+
+/** Rules that involve more than one key. */
+function crossChecks(p: Parsed, environment: Environment, awsRegion: string | undefined, key: (n: string) => string): string[] {
+    const problems: string[] = [];
+    const cloud = p.target !== "local";
+    if (cloud && p.sshPublicKeys.length === 0) {
+        problems.push(`${key("sshPublicKeys")}: target ${p.target} needs at least one public key, for example ["ssh-ed25519 AAAA... you@laptop"]`);
+    }
+    if (cloud && p.sshAllowedCidrs.length === 0) {
+        problems.push(`${key("sshAllowedCidrs")}: target ${p.target} needs the CIDRs allowed to reach SSH (the docker provider connects over it), for example ["203.0.113.7/32"]`);
+    }
+    if (environment === "prod" && p.sshAllowedCidrs.some(v.isWorldOpen)) {
+        problems.push(`${key("sshAllowedCidrs")}: SSH open to the whole Internet (${p.sshAllowedCidrs.filter(v.isWorldOpen).join(", ")}) is refused on prod; list your own addresses, such as 203.0.113.7/32`);
+    }
+    if (p.target === "aws" && awsRegion === undefined) {
+        problems.push("aws:region: target aws needs a region, for example `pulumi config set aws:region eu-west-1`");
+    }
+    if (p.debug && environment !== "dev") {
+        problems.push(`${key("debug")}: expected false outside dev (environment is ${environment})`);
+    }
+    if (p.dnsZone !== undefined) {
+        if (p.domain === undefined) {
+            problems.push(`${key("dnsZone")}: a DNS zone needs ${key("domain")} to be set, to a name inside the zone`);
+        } else if (p.domain !== p.dnsZone && !p.domain.endsWith(`.${p.dnsZone}`)) {
+            problems.push(`${key("domain")}: expected a name inside dnsZone ${p.dnsZone}, got ${JSON.stringify(p.domain)}`);
+        }
+        if (p.target === "local") {
+            problems.push(`${key("dnsZone")}: DNS records are only made on cloud targets; leave it empty for target local`);
+        }
+    }
+    if (p.appImage === undefined && !fs.existsSync(path.join(projectRoot(), p.appContext, p.appDockerfile))) {
+        problems.push(`${key("appContext")}: expected a directory holding ${p.appDockerfile}, but ${path.join(p.appContext, p.appDockerfile)} does not exist`);
+    }
+    if (p.proxy === "none" && environment !== "dev") {
+        problems.push(`${key("proxy")}: expected nginx or traefik outside dev; none publishes the app server itself`);
+    }
+    return problems;
+}
+
+export function projectRoot(): string {
+    return path.resolve(__dirname, "..");
+}
+
+/** The config schema of Pulumi.yaml, which the CLI uses to fill in defaults. */
+export function projectSchema(root = projectRoot()): { name: string; config: Record<string, { type: string; default: unknown }> } {
+    return YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+}
+
+/** Renders a YAML value the way the Pulumi CLI hands it to a program: strings as is, the rest as JSON. */
+export function configString(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Reads every setting of the current stack, with Pulumi.yaml's defaults for keys the stack leaves out. */
+export function readSettings(): Settings {
+    const schema = projectSchema();
+    const config = new pulumi.Config();
+    const values: Record<string, string | undefined> = {};
+    for (const name of Object.keys(PARSERS)) {
+        const declared = schema.config[name];
+        values[name] = config.get(name) ?? (declared === undefined ? undefined : configString(declared.default));
+    }
+    const secrets: Settings["secrets"] = {};
+    for (const name of SECRET_KEYS) {
+        const value = config.getSecret(name);
+        if (value !== undefined) secrets[name] = value;
+    }
+    return parseSettings({
+        project: pulumi.getProject(),
+        stack: pulumi.getStack(),
+        values,
+        awsRegion: new pulumi.Config("aws").get("region"),
+        secrets,
+    });
+}

@@ -1,0 +1,116 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AppServer, appEnvironment } from "./components/appServer";
+import { Autoheal } from "./components/autoheal";
+import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./components/database";
+import { Networks } from "./components/networks";
+import { Proxy } from "./components/proxy";
+import { Secrets } from "./components/secrets";
+import { traefikRouterLabels } from "./components/traefikConfig";
+import { Volumes } from "./components/volumes";
+import { Settings } from "./config/settings";
+import { createHost } from "./targets";
+
+/** Host names the site answers to: the domain, or else the host's address. */
+export function siteHosts(settings: Settings, address: string): string[] {
+    if (settings.domain !== undefined) return [settings.domain];
+    return address === "localhost" ? ["localhost", "127.0.0.1"] : [address];
+}
+
+export function siteUrl(settings: Settings, host: string): string {
+    const port = settings.httpPort === 80 ? "" : `:${settings.httpPort}`;
+    return `http://${host}${port}`;
+}
+
+/** Builds the whole stack from validated settings and returns its outputs and parts. */
+export function buildStack(settings: Settings) {
+    const prefix = `${settings.project}-${settings.stack}`;
+    const host = createHost(settings.target, settings);
+    const secrets = new Secrets("secrets", { configured: settings.secrets }).values;
+    const networks = new Networks("networks", { host, prefix });
+    const volumes = new Volumes("volumes", { host, prefix, protectData: settings.environment === "prod" });
+
+    const database = new Database("db", {
+        host,
+        prefix,
+        postgresVersion: settings.database.postgresVersion,
+        name: settings.database.name,
+        user: settings.database.user,
+        password: secrets.dbPassword,
+        extensions: settings.database.extensions,
+        data: volumes.database,
+        network: networks.backend,
+    });
+
+    const hosts = host.address.apply((address) => siteHosts(settings, address));
+    const app = settings.app;
+    const environment = pulumi.secret(pulumi.all([
+        hosts, secrets.djangoSecretKey, secrets.dbPassword, secrets.superuserPassword, networks.frontend.ipamConfigs,
+    ]).apply(([names, secretKey, dbPassword, superuserPassword, ipam]) => appEnvironment({
+        debug: app.debug,
+        allowedHosts: [...new Set([...names, "localhost"])],
+        csrfTrustedOrigins: names.map((name) => siteUrl(settings, name)),
+        secretKey,
+        database: {
+            host: DATABASE_HOSTNAME,
+            port: DATABASE_PORT,
+            name: settings.database.name,
+            user: settings.database.user,
+            password: dbPassword,
+        },
+        superuser: { name: app.superuserName, email: app.superuserEmail, password: superuserPassword },
+        staticRoot: app.staticRoot,
+        staticUrl: app.staticUrl,
+        mediaRoot: app.mediaRoot,
+        mediaUrl: app.mediaUrl,
+        forwardedAllowIps: ipam?.map((c) => c.subnet).filter((s): s is string => !!s).join(",") || "127.0.0.1",
+        extra: app.environment,
+    })));
+
+    const routerLabels = settings.proxy === "traefik"
+        ? pulumi.all([hosts, networks.frontend.name]).apply(([names, network]) =>
+            traefikRouterLabels({ router: prefix, hosts: settings.domain === undefined ? [] : names, port: app.port, network }))
+        : undefined;
+
+    const appServer = new AppServer("app", {
+        host,
+        prefix,
+        app,
+        environment,
+        backend: networks.backend,
+        frontend: networks.frontend,
+        static: volumes.static,
+        media: volumes.media,
+        database,
+        labels: routerLabels,
+        publishPort: settings.proxy === "none" ? settings.httpPort : undefined,
+    });
+
+    const proxy = settings.proxy === "none" ? undefined : new Proxy("proxy", {
+        host,
+        prefix,
+        kind: settings.proxy,
+        serverNames: hosts,
+        app: appServer,
+        frontend: networks.frontend,
+        static: volumes.static,
+        media: volumes.media,
+        staticUrl: app.staticUrl,
+        mediaUrl: app.mediaUrl,
+        httpPort: settings.httpPort,
+    });
+
+    const autoheal = new Autoheal("autoheal", { host, prefix });
+
+    const outputs = {
+        siteUrl: hosts.apply((names) => siteUrl(settings, names[0])),
+        hostAddress: host.address,
+        sshCommand: host.sshCommand ?? pulumi.output(""),
+        volumes: {
+            database: volumes.database.name,
+            static: volumes.static.name,
+            media: volumes.media.name,
+        },
+        databaseUrl: database.connectionUrl,
+    };
+    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, autoheal } };
+}

@@ -1,0 +1,129 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../config/settings";
+import { renderUserData } from "./cloudInit";
+import { Host } from "./host";
+import { connectRemoteHost, dataVolumeOptions, ingressRules } from "./remoteHost";
+
+/** Graviton families (t4g, m7g, c7gn...) need arm64 images. */
+export function amiArchitecture(instanceType: string): "arm64" | "x86_64" {
+    return /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType) ? "arm64" : "x86_64";
+}
+
+/** How an attached EBS volume shows up: by volume id on Nitro, as xvdf on Xen. */
+export function ebsDevicePaths(volumeId: string): string[] {
+    return [`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`, "/dev/xvdf"];
+}
+
+/** An EC2 instance with an encrypted EBS volume for the database, an Elastic IP and DNS. */
+export class AwsHost extends pulumi.ComponentResource {
+    readonly host: Host;
+    readonly instance: aws.ec2.Instance;
+    readonly volume: aws.ebs.Volume;
+    readonly securityGroup: aws.ec2.SecurityGroup;
+    readonly elasticIp: aws.ec2.Eip;
+
+    constructor(name: string, args: { settings: Settings }, opts?: pulumi.ComponentResourceOptions) {
+        super("webstack:targets:AwsHost", name, {}, opts);
+        const s = args.settings;
+        const invoke = { parent: this };
+        const tags = { Name: `${s.project}-${s.stack}`, project: s.project, stack: s.stack };
+
+        const subnetId = s.aws.subnetId !== undefined
+            ? pulumi.output(s.aws.subnetId)
+            : aws.ec2.getSubnetsOutput({ filters: [{ name: "default-for-az", values: ["true"] }] }, invoke)
+                .apply((found) => {
+                    if (found.ids.length === 0) throw new Error("webstack:awsSubnetId: this region has no default VPC; set a subnet id");
+                    return [...found.ids].sort()[0];
+                });
+        const subnet = aws.ec2.getSubnetOutput({ id: subnetId }, invoke);
+        const ami = s.aws.amiId !== undefined
+            ? pulumi.output(s.aws.amiId)
+            : aws.ec2.getAmiOutput({
+                mostRecent: true,
+                owners: ["099720109477"],
+                filters: [
+                    { name: "name", values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-*-server-*"] },
+                    { name: "architecture", values: [amiArchitecture(s.aws.instanceType)] },
+                ],
+            }, invoke).id;
+
+        const rules = ingressRules(s);
+        this.securityGroup = new aws.ec2.SecurityGroup(name, {
+            description: `${s.project} ${s.stack}: web from anywhere, SSH from operators`,
+            vpcId: subnet.vpcId,
+            ingress: [
+                ...rules.web.map((port) => ({
+                    protocol: "tcp", fromPort: port, toPort: port,
+                    cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"],
+                })),
+                {
+                    protocol: "tcp", fromPort: 22, toPort: 22,
+                    cidrBlocks: rules.ssh.filter((c) => !c.includes(":")),
+                    ipv6CidrBlocks: rules.ssh.filter((c) => c.includes(":")),
+                },
+            ],
+            egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }],
+            tags,
+        }, { parent: this });
+
+        this.volume = new aws.ebs.Volume(`${name}-data`, {
+            availabilityZone: subnet.availabilityZone,
+            size: s.host.dataVolumeSizeGb,
+            type: "gp3",
+            encrypted: true,
+            tags: { ...tags, Name: `${s.project}-${s.stack}-data` },
+        }, { parent: this, ...dataVolumeOptions(s) });
+
+        this.instance = new aws.ec2.Instance(name, {
+            ami,
+            instanceType: s.aws.instanceType,
+            subnetId,
+            vpcSecurityGroupIds: [this.securityGroup.id],
+            userData: this.volume.id.apply((volumeId) => renderUserData({
+                sshUser: s.host.sshUser,
+                sshPublicKeys: s.host.sshPublicKeys,
+                dataDevices: ebsDevicePaths(volumeId),
+            })),
+            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+            rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: s.host.rootVolumeSizeGb },
+            tags,
+        }, {
+            parent: this,
+            // A newer Ubuntu AMI must not replace the host on the next `pulumi up`; set awsAmiId to move.
+            ignoreChanges: s.aws.amiId === undefined ? ["ami"] : [],
+        });
+
+        const attachment = new aws.ec2.VolumeAttachment(`${name}-data`, {
+            deviceName: "/dev/sdf",
+            volumeId: this.volume.id,
+            instanceId: this.instance.id,
+            stopInstanceBeforeDetaching: true,
+        }, { parent: this });
+
+        this.elasticIp = new aws.ec2.Eip(name, { domain: "vpc", tags }, { parent: this });
+        const association = new aws.ec2.EipAssociation(name, {
+            allocationId: this.elasticIp.allocationId,
+            instanceId: this.instance.id,
+        }, { parent: this });
+
+        if (s.domain !== undefined && s.dnsZone !== undefined) {
+            const zone = aws.route53.getZoneOutput({ name: s.dnsZone, privateZone: false }, invoke);
+            new aws.route53.Record(`${name}-dns`, {
+                zoneId: zone.zoneId,
+                name: s.domain,
+                type: "A",
+                ttl: 300,
+                records: [this.elasticIp.publicIp],
+            }, { parent: this });
+        }
+
+        this.host = connectRemoteHost(name, {
+            settings: s,
+            address: this.elasticIp.publicIp,
+            triggers: [this.instance.id, attachment.id],
+            dependsOn: [attachment, association],
+        }, this);
+        this.registerOutputs({ address: this.host.address });
+    }
+}

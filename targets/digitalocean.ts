@@ -1,0 +1,94 @@
+import * as digitalocean from "@pulumi/digitalocean";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../config/settings";
+import { renderUserData } from "./cloudInit";
+import { Host } from "./host";
+import { connectRemoteHost, dataVolumeOptions, ingressRules } from "./remoteHost";
+
+/** The record name of `domain` inside `zone`: "@" for the apex. */
+export function recordName(domain: string, zone: string): string {
+    return domain === zone ? "@" : domain.slice(0, -(zone.length + 1));
+}
+
+/** A droplet with a block volume for the database, a reserved IP, a cloud firewall and DNS. */
+export class DigitalOceanHost extends pulumi.ComponentResource {
+    readonly host: Host;
+    readonly droplet: digitalocean.Droplet;
+    readonly volume: digitalocean.Volume;
+    readonly reservedIp: digitalocean.ReservedIp;
+    readonly firewall: digitalocean.Firewall;
+
+    constructor(name: string, args: { settings: Settings }, opts?: pulumi.ComponentResourceOptions) {
+        super("webstack:targets:DigitalOceanHost", name, {}, opts);
+        const s = args.settings;
+        const region = s.digitalocean.region;
+        const tags = [s.project, `${s.project}-${s.stack}`];
+        const volumeName = `${s.project}-${s.stack}-data`;
+
+        this.volume = new digitalocean.Volume(`${name}-data`, {
+            name: volumeName,
+            region,
+            size: s.host.dataVolumeSizeGb,
+            description: `Database of ${s.project} ${s.stack}`,
+            tags,
+        }, { parent: this, ...dataVolumeOptions(s) });
+
+        this.droplet = new digitalocean.Droplet(name, {
+            image: s.digitalocean.image,
+            region,
+            size: s.digitalocean.size,
+            ipv6: true,
+            monitoring: true,
+            tags,
+            userData: renderUserData({
+                sshUser: s.host.sshUser,
+                sshPublicKeys: s.host.sshPublicKeys,
+                dataDevices: [`/dev/disk/by-id/scsi-0DO_Volume_${volumeName}`],
+            }),
+        }, { parent: this });
+        const dropletId = this.droplet.id.apply(Number);
+
+        const attachment = new digitalocean.VolumeAttachment(`${name}-data`, {
+            dropletId,
+            volumeId: this.volume.id,
+        }, { parent: this });
+
+        this.reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region }, { parent: this });
+        const assignment = new digitalocean.ReservedIpAssignment(`${name}-ip`, {
+            ipAddress: this.reservedIp.ipAddress,
+            dropletId,
+        }, { parent: this });
+
+        const rules = ingressRules(s);
+        this.firewall = new digitalocean.Firewall(name, {
+            dropletIds: [dropletId],
+            inboundRules: [
+                ...rules.web.map((port) => ({ protocol: "tcp", portRange: String(port), sourceAddresses: rules.anywhere })),
+                { protocol: "tcp", portRange: "22", sourceAddresses: rules.ssh },
+            ],
+            outboundRules: [
+                { protocol: "tcp", portRange: "1-65535", destinationAddresses: rules.anywhere },
+                { protocol: "udp", portRange: "1-65535", destinationAddresses: rules.anywhere },
+                { protocol: "icmp", destinationAddresses: rules.anywhere },
+            ],
+        }, { parent: this });
+
+        if (s.domain !== undefined && s.dnsZone !== undefined) {
+            new digitalocean.DnsRecord(`${name}-dns`, {
+                domain: s.dnsZone,
+                type: "A",
+                name: recordName(s.domain, s.dnsZone),
+                value: this.reservedIp.ipAddress,
+                ttl: 300,
+            }, { parent: this });
+        }
+
+        this.host = connectRemoteHost(name, {
+            settings: s,
+            address: this.reservedIp.ipAddress,
+            triggers: [this.droplet.id, attachment.id],
+            dependsOn: [attachment, assignment, this.firewall],
+        }, this);
+        this.registerOutputs({ address: this.host.address });
+    }
+}

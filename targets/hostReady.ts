@@ -1,0 +1,45 @@
+import { DATA_MOUNT, READY_MARKER } from "./cloudInit";
+
+/** ssh options shared by the docker provider and the readiness wait. */
+export function sshOptions(o: { knownHostsFile: string; privateKeyPath?: string }): string[] {
+    return [
+        "-o", "StrictHostKeyChecking=accept-new",
+        "-o", `UserKnownHostsFile=${o.knownHostsFile}`,
+        "-o", "ConnectTimeout=10",
+        "-o", "ServerAliveInterval=30",
+        ...(o.privateKeyPath === undefined ? [] : ["-i", o.privateKeyPath]),
+    ];
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * A shell script, run on the operator's machine, that waits until the new host has finished
+ * cloud-init, mounted its data volume and started Docker. A new host has new SSH host keys,
+ * so the old entry for its address is dropped first.
+ */
+export function renderWaitForHost(o: { user: string; address: string; sshOptions: string[]; knownHostsFile: string; timeoutSeconds?: number }): string {
+    const timeout = o.timeoutSeconds ?? 900;
+    const remote = `cloud-init status --wait >/dev/null 2>&1; test -f ${READY_MARKER} && mountpoint -q ${DATA_MOUNT} && docker info >/dev/null 2>&1 || exit 3`;
+    return `set -u
+known_hosts=${o.knownHostsFile.replace(/^~\//, "\"$HOME\"/")}
+mkdir -p "$(dirname "$known_hosts")"
+touch "$known_hosts"
+ssh-keygen -R ${quote(o.address)} -f "$known_hosts" >/dev/null 2>&1 || true
+deadline=$(( $(date +%s) + ${timeout} ))
+while :; do
+    ssh -o BatchMode=yes ${o.sshOptions.map(quote).join(" ")} ${quote(`${o.user}@${o.address}`)} ${quote(remote)}
+    status=$?
+    if [ "$status" -eq 0 ]; then echo "host ${o.address} is ready"; exit 0; fi
+    if [ "$status" -eq 3 ]; then
+        echo "host ${o.address} finished cloud-init but is not ready; see /var/log/cloud-init-output.log on it" >&2
+        exit 1
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "host ${o.address} did not answer over ssh within ${timeout} s (is your address in sshAllowedCidrs?)" >&2
+        exit 1
+    fi
+    sleep 10
+done
+`;
+}

@@ -1,0 +1,19 @@
+import { Settings } from "../config/settings";
+import { AwsHost } from "./aws";
+import { DigitalOceanHost } from "./digitalocean";
+import { Host } from "./host";
+import { localHost } from "./local";
+
+/** The one place that knows the targets: each yields a Host. */
+export function createHost(name: string, settings: Settings): Host {
+    switch (settings.target) {
+        case "local":
+            return localHost(name);
+        case "digitalocean":
+            return new DigitalOceanHost(name, { settings }).host;
+        case "aws":
+            return new AwsHost(name, { settings }).host;
+    }
+}
+
+export type { Host };

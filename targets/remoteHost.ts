@@ -1,0 +1,61 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../config/settings";
+import { DATA_MOUNT } from "./cloudInit";
+import { Host } from "./host";
+import { renderWaitForHost, sshOptions } from "./hostReady";
+
+export interface RemoteHostArgs {
+    settings: Settings;
+    address: pulumi.Output<string>;
+    /** When these change (a new machine, a re-attached volume), wait for the host again. */
+    triggers: pulumi.Input<string>[];
+    /** What must exist before the host can be reached (firewall, IP assignment, volume). */
+    dependsOn: pulumi.Resource[];
+}
+
+/**
+ * Turns a cloud machine into a Host: waits over ssh until cloud-init has mounted the data
+ * volume and started Docker, then points a docker provider at ssh://user@address.
+ */
+export function connectRemoteHost(name: string, args: RemoteHostArgs, parent: pulumi.Resource): Host {
+    const { settings } = args;
+    const user = settings.host.sshUser;
+    const knownHostsFile = `~/.ssh/known_hosts_${settings.project}_${settings.stack}`;
+    const options = sshOptions({ knownHostsFile, privateKeyPath: settings.host.sshPrivateKeyPath });
+
+    const ready = new command.local.Command(`${name}-ready`, {
+        create: args.address.apply((address) => renderWaitForHost({ user, address, sshOptions: options, knownHostsFile })),
+        triggers: args.triggers,
+    }, { parent, dependsOn: args.dependsOn });
+
+    const provider = new docker.Provider(`${name}-docker`, {
+        host: pulumi.interpolate`ssh://${user}@${args.address}`,
+        sshOpts: options,
+        // pull-request previews run without access to the host.
+        disableDockerDaemonCheck: pulumi.runtime.isDryRun(),
+    }, { parent, dependsOn: [ready] });
+
+    return {
+        provider,
+        address: args.address,
+        dataDir: DATA_MOUNT,
+        sshCommand: pulumi.interpolate`ssh ${settings.host.sshPrivateKeyPath ? `-i ${settings.host.sshPrivateKeyPath} ` : ""}${user}@${args.address}`,
+    };
+}
+
+/** Ingress every cloud host gets: the web from anywhere, SSH from the operators. */
+export function ingressRules(settings: Settings) {
+    return {
+        web: [80, 443],
+        ssh: settings.host.sshAllowedCidrs,
+        anywhere: ["0.0.0.0/0", "::/0"],
+    };
+}
+
+/** The block volume is the database: in prod, neither destroy nor a replacement may delete it. */
+export function dataVolumeOptions(settings: Settings): pulumi.CustomResourceOptions {
+    const keep = settings.environment === "prod";
+    return { protect: keep, retainOnDelete: keep };
+}

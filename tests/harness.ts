@@ -99,6 +99,11 @@ const mocks: pulumi.runtime.Mocks = {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
+/** What the last run registered, also when it failed. */
+export function registeredSoFar(): Registered[] {
+    return [...registered];
+}
+
 export interface Run<T> {
     resources: Registered[];
     result: T;

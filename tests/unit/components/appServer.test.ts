@@ -1,0 +1,87 @@
+import { expect } from "chai";
+import { appEnvironment, appHealthcheck, serverCommand } from "../../../components/appServer";
+import { releaseCommand, DJANGO_RELEASE_SCRIPT } from "../../../components/release";
+import { databaseHealthcheck } from "../../../components/healthchecks";
+import { autohealLabels } from "../../../components/autoheal";
+import { hostRule, traefikArguments, traefikRouterLabels } from "../../../components/traefikConfig";
+
+describe("the app contract", () => {
+    it("serves Django with gunicorn or daphne by default, or runs the configured command", () => {
+        const app = { command: [], module: "config", port: 8000 };
+        expect(serverCommand({ ...app, server: "gunicorn" })).to.deep.equal(["gunicorn", "--bind", "0.0.0.0:8000", "config.wsgi:application"]);
+        expect(serverCommand({ ...app, server: "daphne" })).to.deep.equal(["daphne", "--bind", "0.0.0.0", "--port", "8000", "config.asgi:application"]);
+        const flask = ["gunicorn", "-b", "0.0.0.0:5000", "app:app"];
+        expect(serverCommand({ ...app, server: "gunicorn", command: flask })).to.deep.equal(flask);
+    });
+
+    it("probes the healthcheck path without curl, or runs the configured healthcheck", () => {
+        const probe = appHealthcheck({ healthcheckCommand: [], port: 5000, healthcheckPath: "/health" });
+        expect(probe.tests.slice(0, 3)).to.deep.equal(["CMD", "python3", "-c"]);
+        expect(probe.tests.at(-1)).to.equal("http://localhost:5000/health");
+        expect(appHealthcheck({ healthcheckCommand: ["/bin/check"], port: 5000, healthcheckPath: "/" }).tests).to.deep.equal(["CMD", "/bin/check"]);
+    });
+
+    it("runs the Django release script unless another release command is configured", () => {
+        expect(releaseCommand([])).to.deep.equal(["sh", "-c", DJANGO_RELEASE_SCRIPT]);
+        expect(releaseCommand(["flask", "db", "upgrade"])).to.deep.equal(["flask", "db", "upgrade"]);
+    });
+
+    it("builds the environment, with an URL-encoded password in DATABASE_URL", () => {
+        const env = appEnvironment({
+            debug: false,
+            allowedHosts: ["www.example.org", "localhost"],
+            csrfTrustedOrigins: ["http://www.example.org"],
+            secretKey: "k",
+            database: { host: "db", port: 5432, name: "app", user: "app", password: "p@ss/word" },
+            superuser: { name: "admin", email: "a@example.org", password: "x" },
+            staticRoot: "/app/staticfiles",
+            staticUrl: "/static/",
+            mediaRoot: "/app/media",
+            mediaUrl: "/media/",
+            forwardedAllowIps: "172.30.0.0/16",
+            extra: { SENTRY_ENVIRONMENT: "prod" },
+        });
+        expect(env).to.include("DATABASE_URL=postgres://app:p%40ss%2Fword@db:5432/app");
+        expect(env).to.include("POSTGRES_PASSWORD=p@ss/word");
+        expect(env).to.include("DJANGO_DEBUG=0");
+        expect(env).to.include("DJANGO_ALLOWED_HOSTS=www.example.org,localhost");
+        expect(env).to.include("FORWARDED_ALLOW_IPS=172.30.0.0/16");
+        expect(env).to.include("SENTRY_ENVIRONMENT=prod");
+    });
+});
+
+describe("healthchecks and autoheal", () => {
+    it("checks the database over TCP, not the init-time socket", () => {
+        const check = databaseHealthcheck("app", "sky");
+        expect(check.tests).to.deep.equal(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "app", "-d", "sky"]);
+        expect(check.startPeriod).to.match(/^\d+s$/);
+    });
+
+    it("labels watched containers with their stop timeout", () => {
+        expect(autohealLabels(90)).to.deep.equal([{ label: "autoheal", value: "true" }, { label: "autoheal.stop.timeout", value: "90" }]);
+    });
+});
+
+describe("Traefik configuration", () => {
+    it("uses the Docker provider with nothing exposed by default", () => {
+        const args = traefikArguments({ network: "webstack-stage-frontend" });
+        expect(args).to.include("--providers.docker=true");
+        expect(args).to.include("--providers.docker.exposedbydefault=false");
+        expect(args).to.include("--providers.docker.network=webstack-stage-frontend");
+        expect(args).to.include("--entrypoints.web.address=:80");
+        expect(args).to.include("--ping=true");
+    });
+
+    it("routes the site's hosts to the app port", () => {
+        expect(hostRule(["a.example.org", "b.example.org"])).to.equal("Host(`a.example.org`) || Host(`b.example.org`)");
+        expect(hostRule([])).to.equal("PathPrefix(`/`)");
+        const labels = Object.fromEntries(traefikRouterLabels({ router: "site", hosts: ["a.example.org"], port: 8000, network: "front" }).map((l) => [l.label, l.value]));
+        expect(labels).to.deep.include({
+            "traefik.enable": "true",
+            "traefik.docker.network": "front",
+            "traefik.http.routers.site.rule": "Host(`a.example.org`)",
+            "traefik.http.routers.site.entrypoints": "web",
+            "traefik.http.services.site.loadbalancer.server.port": "8000",
+        });
+    });
+});

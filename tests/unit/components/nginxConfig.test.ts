@@ -1,0 +1,51 @@
+import { expect } from "chai";
+import { renderNginxSite } from "../../../components/nginxConfig";
+
+const options = {
+    serverNames: ["www.example.org"],
+    upstream: "web:8000",
+    resolver: "127.0.0.11",
+    listenPort: 80,
+    staticUrl: "/static/",
+    staticRoot: "/srv/static",
+    mediaUrl: "/media/",
+    mediaRoot: "/srv/media/",
+    healthPort: 8081,
+    clientMaxBodySize: "20m",
+};
+
+describe("renderNginxSite", () => {
+    const conf = renderNginxSite(options);
+
+    it("refuses unknown hosts in a default server", () => {
+        expect(conf).to.match(/listen 80 default_server;\s+server_name _;\s+return 444;/);
+        expect(conf).to.include("server_name www.example.org;");
+    });
+
+    it("matches trailing slashes on static and media aliases", () => {
+        expect(conf).to.include("location ^~ /static/ {\n        alias /srv/static/;");
+        expect(conf).to.include("location ^~ /media/ {\n        alias /srv/media/;");
+    });
+
+    it("re-resolves the app through the resolver, so a replaced web container is found", () => {
+        expect(conf).to.include("resolver 127.0.0.11 valid=10s ipv6=off;");
+        expect(conf).to.include("set $app_upstream http://web:8000;");
+        expect(conf).to.include("proxy_pass $app_upstream;");
+        expect(renderNginxSite({ ...options, resolver: undefined })).not.to.include("resolver");
+    });
+
+    it("passes the forwarded headers Django and gunicorn trust", () => {
+        for (const header of ["Host $host", "X-Forwarded-For $proxy_add_x_forwarded_for", "X-Forwarded-Proto $scheme"]) {
+            expect(conf).to.include(`proxy_set_header ${header};`);
+        }
+    });
+
+    it("serves precompressed static files with cache headers", () => {
+        expect(conf).to.include("gzip_static on;");
+        expect(conf).to.include("expires 30d;");
+    });
+
+    it("answers the healthcheck on loopback only", () => {
+        expect(conf).to.include("listen 127.0.0.1:8081;");
+    });
+});

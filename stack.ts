@@ -17,8 +17,10 @@ export function siteHosts(settings: Settings, address: string): string[] {
 }
 
 export function siteUrl(settings: Settings, host: string): string {
-    const port = settings.httpPort === 80 ? "" : `:${settings.httpPort}`;
-    return `http://${host}${port}`;
+    if (settings.edge.tls !== "off") {
+        return `https://${host}${settings.httpsPort === 443 ? "" : `:${settings.httpsPort}`}`;
+    }
+    return `http://${host}${settings.httpPort === 80 ? "" : `:${settings.httpPort}`}`;
 }
 
 /** Builds the whole stack from validated settings and returns its outputs and parts. */
@@ -27,7 +29,13 @@ export function buildStack(settings: Settings) {
     const host = createHost(settings.target, settings);
     const secrets = new Secrets("secrets", { configured: settings.secrets }).values;
     const networks = new Networks("networks", { host, prefix });
-    const volumes = new Volumes("volumes", { host, prefix, protectData: settings.environment === "prod" });
+    const tlsOn = settings.edge.tls !== "off";
+    const volumes = new Volumes("volumes", {
+        host,
+        prefix,
+        protectData: settings.environment === "prod",
+        certificates: settings.edge.tls === "letsencrypt",
+    });
 
     const database = new Database("db", {
         host,
@@ -47,6 +55,7 @@ export function buildStack(settings: Settings) {
         hosts, secrets.djangoSecretKey, secrets.dbPassword, secrets.superuserPassword, networks.frontend.ipamConfigs,
     ]).apply(([names, secretKey, dbPassword, superuserPassword, ipam]) => appEnvironment({
         debug: app.debug,
+        secureCookies: tlsOn,
         allowedHosts: [...new Set([...names, "localhost"])],
         csrfTrustedOrigins: names.map((name) => siteUrl(settings, name)),
         secretKey,
@@ -68,7 +77,15 @@ export function buildStack(settings: Settings) {
 
     const routerLabels = settings.proxy === "traefik"
         ? pulumi.all([hosts, networks.frontend.name]).apply(([names, network]) =>
-            traefikRouterLabels({ router: prefix, hosts: settings.domain === undefined ? [] : names, port: app.port, network }))
+            traefikRouterLabels({
+                router: prefix,
+                hosts: settings.domain === undefined ? [] : names,
+                port: app.port,
+                network,
+                tls: tlsOn,
+                hsts: settings.edge.hsts,
+                maxBodySize: settings.edge.clientMaxBodySize,
+            }))
         : undefined;
 
     const appServer = new AppServer("app", {
@@ -92,11 +109,14 @@ export function buildStack(settings: Settings) {
         serverNames: hosts,
         app: appServer,
         frontend: networks.frontend,
-        static: volumes.static,
-        media: volumes.media,
+        volumes,
         staticUrl: app.staticUrl,
         mediaUrl: app.mediaUrl,
         httpPort: settings.httpPort,
+        httpsPort: settings.httpsPort,
+        edge: settings.edge,
+        certificate: secrets.tlsCertificate,
+        privateKey: secrets.tlsPrivateKey,
     });
 
     const autoheal = new Autoheal("autoheal", { host, prefix });

@@ -31,6 +31,8 @@ export function appHealthcheck(app: Pick<AppSettings, "healthcheckCommand" | "po
 
 export interface AppEnvironmentInput {
     debug: boolean;
+    /** Session and CSRF cookies only over HTTPS. */
+    secureCookies: boolean;
     allowedHosts: string[];
     csrfTrustedOrigins: string[];
     secretKey: string;
@@ -55,6 +57,7 @@ export function appEnvironment(input: AppEnvironmentInput): string[] {
         DJANGO_ALLOWED_HOSTS: input.allowedHosts.join(","),
         DJANGO_CSRF_TRUSTED_ORIGINS: input.csrfTrustedOrigins.join(","),
         DJANGO_SECURE_PROXY_SSL_HEADER: "1",
+        DJANGO_SECURE_COOKIES: input.secureCookies ? "1" : "0",
         DJANGO_STATIC_ROOT: input.staticRoot,
         DJANGO_STATIC_URL: input.staticUrl,
         DJANGO_MEDIA_ROOT: input.mediaRoot,

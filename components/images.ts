@@ -33,4 +33,5 @@ export const PINNED_IMAGES = {
     nginx: "nginx:1.27.3-alpine",
     traefik: "traefik:v3.2.3",
     autoheal: "willfarrell/autoheal:1.2.0",
+    certbot: "certbot/certbot:v2.11.0",
 };

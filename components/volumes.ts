@@ -14,13 +14,17 @@ export interface VolumesArgs {
     prefix: string;
     /** Keep the database volume through `pulumi destroy` and replacements. */
     protectData: boolean;
+    /** Volumes for certificates and ACME challenges, when the proxy does TLS. */
+    certificates: boolean;
 }
 
-/** The stack's three volumes: database data, collected static files, uploaded media. */
+/** The stack's volumes: database data, collected static files, uploaded media (and certificates with TLS). */
 export class Volumes extends pulumi.ComponentResource {
     readonly database: StorageVolume;
     readonly static: StorageVolume;
     readonly media: StorageVolume;
+    readonly certificates?: StorageVolume;
+    readonly acmeChallenges?: StorageVolume;
 
     constructor(name: string, args: VolumesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Volumes", name, {}, opts);
@@ -45,6 +49,11 @@ export class Volumes extends pulumi.ComponentResource {
             };
         this.static = named("static");
         this.media = named("media", protection);
+        if (args.certificates) {
+            // Losing issued certificates means re-issuing, and Let's Encrypt rate-limits that.
+            this.certificates = named("certificates", { retainOnDelete: args.protectData });
+            this.acmeChallenges = named("acme-challenges");
+        }
         this.registerOutputs({ database: this.database.name, static: this.static.name, media: this.media.name });
     }
 }

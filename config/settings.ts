@@ -12,7 +12,7 @@ export type ProxyKind = (typeof PROXIES)[number];
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** Secrets: optional, generated when unset, always set with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["dbPassword", "djangoSecretKey", "superuserPassword"] as const;
+export const SECRET_KEYS = ["dbPassword", "djangoSecretKey", "superuserPassword", "tlsCertificate", "tlsPrivateKey"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** Environment variables the program sets itself; appEnvironment may not override them. */
@@ -21,8 +21,10 @@ export const RESERVED_ENVIRONMENT = [
     "DJANGO_SECURE_PROXY_SSL_HEADER", "DJANGO_STATIC_ROOT", "DJANGO_STATIC_URL", "DJANGO_MEDIA_ROOT",
     "DJANGO_MEDIA_URL", "DJANGO_SUPERUSER_USERNAME", "DJANGO_SUPERUSER_EMAIL", "DJANGO_SUPERUSER_PASSWORD",
     "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "DATABASE_URL",
-    "FORWARDED_ALLOW_IPS",
+    "FORWARDED_ALLOW_IPS", "DJANGO_SECURE_COOKIES",
 ];
+
+export type TlsMode = "off" | "letsencrypt" | "provided";
 
 export interface Settings {
     project: string;
@@ -33,6 +35,14 @@ export interface Settings {
     domain?: string;
     dnsZone?: string;
     httpPort: number;
+    httpsPort: number;
+    edge: {
+        tls: TlsMode;
+        acmeEmail?: string;
+        acmeStaging: boolean;
+        hsts: boolean;
+        clientMaxBodySize: string;
+    };
     database: {
         postgresVersion: number;
         name: string;
@@ -80,6 +90,12 @@ export const PARSERS = {
     domain: v.optional(v.domainName),
     dnsZone: v.optional(v.domainName),
     httpPort: v.integer(1, 65535),
+    httpsPort: v.integer(1, 65535),
+    tls: v.oneOf(["auto", "letsencrypt", "provided", "off"] as const),
+    acmeEmail: v.optional(v.email),
+    acmeStaging: v.boolean,
+    hsts: v.oneOf(["auto", "on", "off"] as const),
+    clientMaxBodySize: v.matching(/^[1-9][0-9]*[kmg]?$/, "an nginx size such as 512k, 20m or 1g"),
     postgresVersion: v.integer(13, 17),
     dbName: v.identifier,
     dbUser: v.identifier,
@@ -189,7 +205,7 @@ export function parseSettings(raw: RawConfig): Settings {
     }
 
     if (problems.length === 0) {
-        problems.push(...crossChecks(p, environment!, awsRegion, key));
+        problems.push(...crossChecks(p, environment!, awsRegion, key), ...edgeChecks(p, raw.secrets ?? {}, key));
     }
     if (problems.length > 0) throw new ConfigError(raw.stack, problems);
 
@@ -202,6 +218,14 @@ export function parseSettings(raw: RawConfig): Settings {
         domain: p.domain,
         dnsZone: p.dnsZone,
         httpPort: p.httpPort,
+        httpsPort: p.httpsPort,
+        edge: {
+            tls: tlsMode(p),
+            acmeEmail: p.acmeEmail,
+            acmeStaging: p.acmeStaging,
+            hsts: p.hsts === "on" || (p.hsts === "auto" && environment === "prod" && tlsMode(p) !== "off"),
+            clientMaxBodySize: p.clientMaxBodySize,
+        },
         database: {
             postgresVersion: p.postgresVersion,
             name: p.dbName,
@@ -276,6 +300,35 @@ function crossChecks(p: Parsed, environment: Environment, awsRegion: string | un
     }
     if (p.proxy === "none" && environment !== "dev") {
         problems.push(`${key("proxy")}: expected nginx or traefik outside dev; none publishes the app server itself`);
+    }
+    return problems;
+}
+
+/** auto means Let's Encrypt for a named site on a cloud host, and plain HTTP otherwise. */
+function tlsMode(p: Parsed): TlsMode {
+    if (p.tls !== "auto") return p.tls;
+    return p.domain !== undefined && p.target !== "local" && p.proxy !== "none" ? "letsencrypt" : "off";
+}
+
+function edgeChecks(p: Parsed, secrets: Settings["secrets"], key: (n: string) => string): string[] {
+    const problems: string[] = [];
+    const mode = tlsMode(p);
+    if (mode !== "off" && p.proxy === "none") {
+        problems.push(`${key("tls")}: TLS is terminated by the proxy; expected off with proxy none, got ${p.tls}`);
+    }
+    if (mode === "letsencrypt") {
+        if (p.domain === undefined) problems.push(`${key("domain")}: Let's Encrypt needs the site's DNS name, for example www.example.org`);
+        if (p.acmeEmail === undefined) problems.push(`${key("acmeEmail")}: Let's Encrypt needs a contact email, for example ops@example.org`);
+        if (p.target === "local") problems.push(`${key("tls")}: Let's Encrypt cannot reach a local Docker host; expected off or provided for target local`);
+    }
+    if (mode === "provided") {
+        if (p.proxy !== "nginx") problems.push(`${key("tls")}: provided certificates are served by nginx; expected proxy nginx, got ${p.proxy}`);
+        for (const secret of ["tlsCertificate", "tlsPrivateKey"] as const) {
+            if (secrets[secret] === undefined) problems.push(`${key(secret)}: tls provided needs it, set as a PEM file with \`pulumi config set --secret ${secret} < file.pem\``);
+        }
+    }
+    if (p.hsts === "on" && mode === "off") {
+        problems.push(`${key("hsts")}: HSTS needs HTTPS; expected off or auto while tls is off`);
     }
     return problems;
 }

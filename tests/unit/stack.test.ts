@@ -13,12 +13,16 @@ const container = (run: Run<Stack>, name: string) => {
     expect(found, `container ${name}`).to.have.length(1);
     return found[0];
 };
+/** Files placed in a container; the list is secret as a whole when any file is. */
+const uploadsOf = (c: Registered) => Object.fromEntries((unwrap(c.inputs.uploads) as any[]).map((u) => [u.file, u]));
+const nginxConf = (c: Registered) => uploadsOf(c)["/etc/nginx/conf.d/default.conf"].content as string;
 const longRunning = (run: Run<Stack>) => containers(run).filter((c) => c.inputs.restart !== "no");
 
 /** The topology every stack has, whatever the target. */
-function expectTopology(run: Run<Stack>, proxy: "nginx" | "traefik") {
+function expectTopology(run: Run<Stack>, proxy: "nginx" | "traefik", https = false) {
     const names = containers(run).map((c) => (c.name.endsWith("-web") ? "web" : c.name)).sort();
-    expect(names).to.deep.equal(["app-release", "autoheal", "db", "proxy", "web"]);
+    const certbot = proxy === "nginx" && https ? ["proxy-certbot"] : [];
+    expect(names).to.deep.equal(["app-release", "autoheal", "db", "proxy", ...certbot, "web"].sort());
 
     const db = container(run, "db");
     expect(db.inputs.ports ?? []).to.deep.equal([]);
@@ -43,8 +47,7 @@ function expectTopology(run: Run<Stack>, proxy: "nginx" | "traefik") {
     expect(labelsOf(release)).not.to.have.property("autoheal");
 
     const edge = container(run, "proxy");
-    expect(edge.inputs.ports).to.have.length(1);
-    expect(edge.inputs.ports[0].internal).to.equal(80);
+    expect(edge.inputs.ports.map((p: any) => p.internal)).to.deep.equal(https ? [80, 443] : [80]);
     expect(edge.inputs.healthcheck.tests[0]).to.equal("CMD");
     const images = ofType(run.resources, "docker:index/remoteImage:RemoteImage").map((i) => i.inputs.name);
     expect(images).to.include(proxy === "nginx" ? "nginx:1.27.3-alpine" : "traefik:v3.2.3");
@@ -88,6 +91,7 @@ describe("the committed stacks", () => {
         expect(ofType(run.resources, "pulumi:providers:docker")[0].inputs.host).to.equal(undefined);
         const volumes = ofType(run.resources, "docker:index/volume:Volume");
         expect(volumes.map((v) => v.inputs.name).sort()).to.deep.equal(["webstack-dev-media", "webstack-dev-pgdata", "webstack-dev-static"]);
+        expect(nginxConf(container(run, "proxy"))).not.to.include("ssl");
         for (const v of volumes) expect(v.opts.protect ?? false, v.name).to.equal(false);
         expect(container(run, "proxy").inputs.ports[0].external).to.equal(8080);
         const env = unwrap(container(run, "web").inputs.envs) as string[];
@@ -98,7 +102,7 @@ describe("the committed stacks", () => {
 
     it("stage: a DigitalOcean droplet with volume, firewall, reserved IP and DNS, behind Traefik", async () => {
         const run = await evaluate("stage");
-        expectTopology(run, "traefik");
+        expectTopology(run, "traefik", true);
         const droplet = ofType(run.resources, "digitalocean:index/droplet:Droplet")[0];
         expect(droplet.inputs).to.include({ region: "fra1", size: "s-1vcpu-2gb", image: "ubuntu-24-04-x64" });
         expect(droplet.inputs.userData).to.match(/^#cloud-config\n/);
@@ -122,13 +126,13 @@ describe("the committed stacks", () => {
         const web = labelsOf(container(run, "web"));
         expect(web["traefik.enable"]).to.equal("true");
         expect(web["traefik.http.routers.webstack-stage.rule"]).to.equal("Host(`stage.example.org`)");
-        expect((await resolve(run.result.outputs.siteUrl)).value).to.equal("http://stage.example.org");
+        expect((await resolve(run.result.outputs.siteUrl)).value).to.equal("https://stage.example.org");
         expect((await resolve(run.result.outputs.sshCommand)).value).to.equal("ssh deploy@203.0.113.10");
     });
 
     it("prod: an EC2 instance with encrypted EBS, IMDSv2, Elastic IP and Route53, behind nginx, data protected", async () => {
         const run = await evaluate("prod");
-        expectTopology(run, "nginx");
+        expectTopology(run, "nginx", true);
         const instance = ofType(run.resources, "aws:ec2/instance:Instance")[0];
         expect(instance.inputs.instanceType).to.equal("t3.medium");
         expect(instance.inputs.metadataOptions.httpTokens).to.equal("required");
@@ -149,18 +153,16 @@ describe("the committed stacks", () => {
         const env = unwrap(container(run, "web").inputs.envs) as string[];
         expect(env).to.include("DJANGO_DEBUG=0");
         expect(env).to.include("DJANGO_ALLOWED_HOSTS=www.example.org,localhost");
-        const nginx = container(run, "proxy").inputs.uploads[0];
-        expect(nginx.file).to.equal("/etc/nginx/conf.d/default.conf");
-        expect(nginx.content).to.include("server_name www.example.org;");
+        expect(nginxConf(container(run, "proxy"))).to.include("server_name www.example.org;");
         const outputs = run.result.outputs;
-        expect((await resolve(outputs.siteUrl)).value).to.equal("http://www.example.org");
+        expect((await resolve(outputs.siteUrl)).value).to.equal("https://www.example.org");
         expect((await resolve(outputs.hostAddress)).value).to.equal("198.51.100.20");
         expect((await resolve(outputs.volumes)).value).to.deep.equal({ database: "/mnt/data/postgres", static: "webstack-prod-static", media: "webstack-prod-media" });
     });
 
     it("a preview with unknown cloud outputs registers the same resources", async () => {
         const run = await evaluate("prod", {}, { preview: true });
-        expect(containers(run)).to.have.length(5);
+        expect(containers(run)).to.have.length(6);
         expect(ofType(run.resources, "pulumi:providers:docker")[0].inputs.disableDockerDaemonCheck).to.equal("true");
     });
 });
@@ -184,13 +186,13 @@ describe("every target with every proxy kind", () => {
                     expect(edge).to.have.length(0);
                     expect(web.inputs.ports).to.deep.equal([{ internal: 8000, external: 8080 }]);
                 } else {
-                    expectTopology(run, proxy);
+                    expectTopology(run, proxy, target !== "local");
                     expect(labelsOf(web)["traefik.enable"]).to.equal(proxy === "traefik" ? "true" : undefined);
                     if (proxy === "traefik") {
-                        expect(edge[0].inputs.volumes).to.deep.equal([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+                        expect(edge[0].inputs.volumes[0]).to.deep.equal({ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true });
                         expect(edge[0].inputs.command).to.include("--providers.docker.exposedbydefault=false");
                     } else {
-                        expect(edge[0].inputs.uploads[0].content).to.include("proxy_pass $app_upstream;");
+                        expect(nginxConf(edge[0])).to.include("proxy_pass $app_upstream;");
                     }
                 }
                 const hosts = { local: "pulumi:providers:docker", digitalocean: "digitalocean:index/droplet:Droplet", aws: "aws:ec2/instance:Instance" };
@@ -225,7 +227,7 @@ describe("secrets", () => {
             expect(url.secret).to.equal(true);
             expect(url.value).to.equal(`postgres://app:${password}@db:5432/app`);
             for (const name of ["siteUrl", "hostAddress", "sshCommand", "volumes"] as const) {
-                expect((await resolve(run.result.outputs[name])).secret, name).to.equal(false);
+                expect((await resolve<unknown>(run.result.outputs[name])).secret, name).to.equal(false);
             }
         }
     });
@@ -236,5 +238,67 @@ describe("secrets", () => {
             expect(JSON.stringify(image.inputs)).not.to.include(SECRET);
         }
         for (const c of containers(run)) expect(JSON.stringify(labelsOf(c))).not.to.include(SECRET);
+    });
+});
+
+describe("HTTPS on a prod-like stack with a domain", () => {
+    it("nginx: Let's Encrypt through certbot, redirect, HSTS, a placeholder until the first certificate", async () => {
+        const run = await evaluate("prod");
+        const nginx = container(run, "proxy");
+        const files = uploadsOf(nginx);
+        const conf = nginxConf(nginx);
+        expect(conf).to.include("listen 443 ssl http2;");
+        expect(conf).to.include("return 301 https://$host$request_uri;");
+        expect(conf).to.include("location ^~ /.well-known/acme-challenge/ {");
+        expect(conf).to.include('add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;');
+        expect(isSecretValue(nginx.inputs.uploads), "the uploads carry the placeholder key: secret").to.equal(true);
+        expect(files["/etc/nginx/tls/privkey.pem"].permissions).to.equal("0600");
+        expect(files["/docker-entrypoint.d/90-webstack-certificates.sh"].executable).to.equal(true);
+        expect(ofType(run.resources, "tls:index/selfSignedCert:SelfSignedCert")[0].inputs.dnsNames).to.deep.equal(["www.example.org"]);
+        const certbot = container(run, "proxy-certbot");
+        expect(certbot.inputs.command[0]).to.include("certbot certonly --webroot -w /var/www/certbot --cert-name site -d 'www.example.org'");
+        expect(certbot.inputs.command[0]).to.include("--email 'ops@example.org'");
+        expect(certbot.inputs.command[0]).not.to.include("--staging");
+        const mounts = (c: Registered) => c.inputs.volumes.map((v: any) => `${v.volumeName}:${v.containerPath}:${v.readOnly ? "ro" : "rw"}`);
+        expect(mounts(certbot)).to.deep.equal(["webstack-prod-certificates:/etc/letsencrypt:rw", "webstack-prod-acme-challenges:/var/www/certbot:rw"]);
+        expect(mounts(nginx)).to.include.members(["webstack-prod-certificates:/etc/letsencrypt:ro", "webstack-prod-acme-challenges:/var/www/certbot:ro"]);
+        const env = unwrap(container(run, "web").inputs.envs) as string[];
+        expect(env).to.include("DJANGO_CSRF_TRUSTED_ORIGINS=https://www.example.org");
+        expect(env).to.include("DJANGO_SECURE_COOKIES=1");
+    });
+
+    it("traefik: ACME with the certificate volume, HTTPS routing, HSTS in prod", async () => {
+        const run = await evaluate("prod", { proxy: "traefik", acmeStaging: true });
+        const traefik = container(run, "proxy");
+        expect(traefik.inputs.command).to.include("--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json");
+        expect(traefik.inputs.command).to.include("--entrypoints.web.http.redirections.entrypoint.scheme=https");
+        expect(traefik.inputs.command.join(" ")).to.include("acme-staging-v02");
+        expect(traefik.inputs.volumes[1]).to.deep.equal({ volumeName: "webstack-prod-certificates", containerPath: "/letsencrypt", readOnly: false });
+        const web = labelsOf(container(run, "web"));
+        expect(web["traefik.http.routers.webstack-prod.tls.certresolver"]).to.equal("letsencrypt");
+        expect(web["traefik.http.routers.webstack-prod.entrypoints"]).to.equal("websecure");
+        expect(web["traefik.http.middlewares.webstack-prod-headers.headers.stsSeconds"]).to.equal("31536000");
+        expect((await resolve(run.result.outputs.siteUrl)).value).to.equal("https://www.example.org");
+    });
+
+    it("stage has HTTPS but no HSTS unless asked", async () => {
+        const run = await evaluate("stage", { proxy: "nginx" });
+        const conf = nginxConf(container(run, "proxy"));
+        expect(conf).to.include("listen 443 ssl http2;");
+        expect(conf).not.to.include("add_header Strict-Transport-Security");
+        const forced = await evaluate("stage", { proxy: "nginx", hsts: "on" });
+        expect(nginxConf(container(forced, "proxy"))).to.include("add_header Strict-Transport-Security");
+    });
+
+    it("provided certificates: uploaded as secrets, no certbot", async () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        const run = await evaluate("prod", { tls: "provided", tlsCertificate: pem, tlsPrivateKey: "KEY" },
+            { secretKeys: ["webstack:tlsCertificate", "webstack:tlsPrivateKey"] });
+        const nginx = container(run, "proxy");
+        expect(isSecretValue(nginx.inputs.uploads)).to.equal(true);
+        expect(uploadsOf(nginx)["/etc/nginx/tls/fullchain.pem"].content).to.equal(pem);
+        expect(uploadsOf(nginx)["/etc/nginx/tls/privkey.pem"].content).to.equal("KEY");
+        expect(containers(run).map((c) => c.name)).not.to.include("proxy-certbot");
+        expect(ofType(run.resources, "tls:index/privateKey:PrivateKey")).to.have.length(0);
     });
 });

@@ -29,6 +29,7 @@ describe("the app contract", () => {
     it("builds the environment, with an URL-encoded password in DATABASE_URL", () => {
         const env = appEnvironment({
             debug: false,
+            secureCookies: true,
             allowedHosts: ["www.example.org", "localhost"],
             csrfTrustedOrigins: ["http://www.example.org"],
             secretKey: "k",
@@ -44,6 +45,7 @@ describe("the app contract", () => {
         expect(env).to.include("DATABASE_URL=postgres://app:p%40ss%2Fword@db:5432/app");
         expect(env).to.include("POSTGRES_PASSWORD=p@ss/word");
         expect(env).to.include("DJANGO_DEBUG=0");
+        expect(env).to.include("DJANGO_SECURE_COOKIES=1");
         expect(env).to.include("DJANGO_ALLOWED_HOSTS=www.example.org,localhost");
         expect(env).to.include("FORWARDED_ALLOW_IPS=172.30.0.0/16");
         expect(env).to.include("SENTRY_ENVIRONMENT=prod");
@@ -75,13 +77,40 @@ describe("Traefik configuration", () => {
     it("routes the site's hosts to the app port", () => {
         expect(hostRule(["a.example.org", "b.example.org"])).to.equal("Host(`a.example.org`) || Host(`b.example.org`)");
         expect(hostRule([])).to.equal("PathPrefix(`/`)");
-        const labels = Object.fromEntries(traefikRouterLabels({ router: "site", hosts: ["a.example.org"], port: 8000, network: "front" }).map((l) => [l.label, l.value]));
+        const labels = Object.fromEntries(traefikRouterLabels({ router: "site", hosts: ["a.example.org"], port: 8000, network: "front", tls: false, hsts: false, maxBodySize: "20m" }).map((l) => [l.label, l.value]));
         expect(labels).to.deep.include({
             "traefik.enable": "true",
             "traefik.docker.network": "front",
             "traefik.http.routers.site.rule": "Host(`a.example.org`)",
             "traefik.http.routers.site.entrypoints": "web",
             "traefik.http.services.site.loadbalancer.server.port": "8000",
+            "traefik.http.middlewares.site-headers.headers.contentTypeNosniff": "true",
+            "traefik.http.middlewares.site-headers.headers.frameDeny": "true",
+            "traefik.http.middlewares.site-body.buffering.maxRequestBodyBytes": String(20 * 1024 * 1024),
         });
+        expect(labels).not.to.have.property("traefik.http.routers.site.tls.certresolver");
+    });
+
+    it("with TLS: routes on websecure with the Let's Encrypt resolver, and HSTS when asked", () => {
+        const labels = Object.fromEntries(traefikRouterLabels({ router: "site", hosts: ["a.example.org"], port: 8000, network: "front", tls: true, hsts: true, maxBodySize: "1g" }).map((l) => [l.label, l.value]));
+        expect(labels["traefik.http.routers.site.entrypoints"]).to.equal("websecure");
+        expect(labels["traefik.http.routers.site.tls.certresolver"]).to.equal("letsencrypt");
+        expect(labels["traefik.http.middlewares.site-headers.headers.stsSeconds"]).to.equal("31536000");
+        expect(labels["traefik.http.routers.site.middlewares"]).to.equal("site-headers,site-body");
+    });
+
+    it("with ACME: redirects HTTP to HTTPS and stores certificates on the volume", () => {
+        const args = traefikArguments({ network: "n", acme: { email: "ops@example.org", staging: true } });
+        expect(args).to.include.members([
+            "--entrypoints.websecure.address=:443",
+            "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+            "--entrypoints.web.http.redirections.entrypoint.scheme=https",
+            "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
+            "--certificatesresolvers.letsencrypt.acme.email=ops@example.org",
+            "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
+            "--certificatesresolvers.letsencrypt.acme.caserver=https://acme-staging-v02.api.letsencrypt.org/directory",
+        ]);
+        expect(traefikArguments({ network: "n", acme: { email: "e@x.org", staging: false } }).join(" ")).not.to.include("caserver");
+        expect(args).to.include("--api.dashboard=false");
     });
 });

@@ -40,9 +40,30 @@ describe("renderNginxSite", () => {
         }
     });
 
-    it("serves precompressed static files with cache headers", () => {
+    it("serves precompressed static files, hashed ones cached for a year", () => {
         expect(conf).to.include("gzip_static on;");
-        expect(conf).to.include("expires 30d;");
+        expect(conf).to.include('add_header Cache-Control "public, max-age=31536000, immutable" always;');
+        expect(conf).to.include("open_file_cache max=2000 inactive=60s;");
+    });
+
+    it("repeats the security headers in every block that adds headers of its own", () => {
+        const lines = renderNginxSite({ ...options, tls: { certificate: "/c.pem", key: "/k.pem", hsts: true } }).split("\n");
+        const own = lines.flatMap((line, i) => (line.includes("add_header Cache-Control") ? [lines.slice(i, i + 6).join("\n")] : []));
+        expect(own).to.have.length(2);
+        for (const block of own) {
+            for (const header of ["Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"]) {
+                expect(block, header).to.include(`add_header ${header}`);
+            }
+        }
+    });
+
+    it("with TLS: redirects HTTP except ACME challenges, and rejects unknown names at the handshake", () => {
+        const secured = renderNginxSite({ ...options, publicHttpsPort: 8443, tls: { certificate: "/c.pem", key: "/k.pem", hsts: false, acmeWebroot: "/var/www/certbot" } });
+        expect(secured).to.include("return 301 https://$host:8443$request_uri;");
+        expect(secured).to.include("root /var/www/certbot;");
+        expect(secured).to.include("ssl_reject_handshake on;");
+        expect(secured).not.to.include("add_header Strict-Transport-Security");
+        expect(secured).to.include("ssl_protocols TLSv1.2 TLSv1.3;");
     });
 
     it("answers the healthcheck on loopback only", () => {

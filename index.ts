@@ -8,4 +8,6 @@ export const siteUrl = outputs.siteUrl;
 export const hostAddress = outputs.hostAddress;
 export const sshCommand = outputs.sshCommand;
 export const volumes = outputs.volumes;
+export const backupContainer = outputs.backupContainer;
+export const backupBucket = outputs.backupBucket;
 export const databaseUrl = outputs.databaseUrl;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppServer, appEnvironment } from "./components/appServer";
 import { Autoheal } from "./components/autoheal";
+import { Backups } from "./components/backups";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./components/database";
 import { Networks } from "./components/networks";
 import { Proxy } from "./components/proxy";
@@ -33,7 +34,7 @@ export function buildStack(settings: Settings) {
     const volumes = new Volumes("volumes", {
         host,
         prefix,
-        protectData: settings.environment === "prod",
+        protectData: settings.protectData,
         certificates: settings.edge.tls === "letsencrypt",
     });
 
@@ -119,6 +120,21 @@ export function buildStack(settings: Settings) {
         privateKey: secrets.tlsPrivateKey,
     });
 
+    const backups = new Backups("backup", {
+        host,
+        prefix,
+        postgresVersion: settings.database.postgresVersion,
+        database,
+        databaseName: settings.database.name,
+        databaseUser: settings.database.user,
+        databasePassword: secrets.dbPassword,
+        storage: volumes.backups,
+        time: settings.backups.time,
+        retentionDays: settings.backups.retentionDays,
+        network: networks.backend,
+        egressNetwork: networks.frontend,
+    });
+
     const autoheal = new Autoheal("autoheal", { host, prefix });
 
     const outputs = {
@@ -129,8 +145,11 @@ export function buildStack(settings: Settings) {
             database: volumes.database.name,
             static: volumes.static.name,
             media: volumes.media.name,
+            backups: volumes.backups.name,
         },
+        backupContainer: backups.container.name,
+        backupBucket: host.backupStore?.uri ?? pulumi.output(""),
         databaseUrl: database.connectionUrl,
     };
-    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, autoheal } };
+    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal } };
 }

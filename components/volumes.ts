@@ -23,6 +23,8 @@ export class Volumes extends pulumi.ComponentResource {
     readonly database: StorageVolume;
     readonly static: StorageVolume;
     readonly media: StorageVolume;
+    /** Database dumps: on the host's durable storage, or a named volume. */
+    readonly backups: StorageVolume;
     readonly certificates?: StorageVolume;
     readonly acmeChallenges?: StorageVolume;
 
@@ -40,13 +42,15 @@ export class Volumes extends pulumi.ComponentResource {
         };
         const dataDir = args.host.dataDir;
         const protection = { protect: args.protectData, retainOnDelete: args.protectData };
-        this.database = dataDir === undefined
-            ? named("pgdata", protection)
+        // On durable host storage, a directory of the block volume (created and protected by the target).
+        const durable = (suffix: string, directory: string): StorageVolume => dataDir === undefined
+            ? named(suffix, protection)
             : {
-                // The host's block volume is created and protected by its target.
-                name: pulumi.output(`${dataDir}/postgres`),
-                mount: (containerPath, readOnly = false) => ({ hostPath: `${dataDir}/postgres`, containerPath, readOnly }),
+                name: pulumi.output(`${dataDir}/${directory}`),
+                mount: (containerPath, readOnly = false) => ({ hostPath: `${dataDir}/${directory}`, containerPath, readOnly }),
             };
+        this.database = durable("pgdata", "postgres");
+        this.backups = durable("backups", "backups");
         this.static = named("static");
         this.media = named("media", protection);
         if (args.certificates) {
@@ -54,6 +58,6 @@ export class Volumes extends pulumi.ComponentResource {
             this.certificates = named("certificates", { retainOnDelete: args.protectData });
             this.acmeChallenges = named("acme-challenges");
         }
-        this.registerOutputs({ database: this.database.name, static: this.static.name, media: this.media.name });
+        this.registerOutputs({ database: this.database.name, static: this.static.name, media: this.media.name, backups: this.backups.name });
     }
 }

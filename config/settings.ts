@@ -43,6 +43,9 @@ export interface Settings {
         hsts: boolean;
         clientMaxBodySize: string;
     };
+    /** Database, media and backup storage survive `pulumi destroy` and replacements. */
+    protectData: boolean;
+    backups: { time: string; retentionDays: number };
     database: {
         postgresVersion: number;
         name: string;
@@ -100,6 +103,9 @@ export const PARSERS = {
     dbName: v.identifier,
     dbUser: v.identifier,
     dbExtensions: v.listOf(v.identifier, "extension names such as pg_trgm"),
+    dataProtection: v.oneOf(["auto", "on", "off"] as const),
+    backupTime: v.matching(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a time of day HH:MM (UTC) such as 03:00"),
+    backupRetentionDays: v.integer(1, 3650),
     appContext: v.relativePath,
     appDockerfile: v.relativePath,
     appImage: v.optional(v.imageReference),
@@ -226,6 +232,8 @@ export function parseSettings(raw: RawConfig): Settings {
             hsts: p.hsts === "on" || (p.hsts === "auto" && environment === "prod" && tlsMode(p) !== "off"),
             clientMaxBodySize: p.clientMaxBodySize,
         },
+        protectData: p.dataProtection === "on" || (p.dataProtection === "auto" && environment === "prod"),
+        backups: { time: p.backupTime, retentionDays: p.backupRetentionDays },
         database: {
             postgresVersion: p.postgresVersion,
             name: p.dbName,

@@ -22,6 +22,7 @@ export class AwsHost extends pulumi.ComponentResource {
     readonly volume: aws.ebs.Volume;
     readonly securityGroup: aws.ec2.SecurityGroup;
     readonly elasticIp: aws.ec2.Eip;
+    readonly backupBucket: aws.s3.Bucket;
 
     constructor(name: string, args: { settings: Settings }, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:targets:AwsHost", name, {}, opts);
@@ -75,17 +76,22 @@ export class AwsHost extends pulumi.ComponentResource {
             tags: { ...tags, Name: `${s.project}-${s.stack}-data` },
         }, { parent: this, ...dataVolumeOptions(s) });
 
+        this.backupBucket = this.createBackupBucket(name, s, tags);
+        const profile = this.createInstanceProfile(name, this.backupBucket, tags);
+
         this.instance = new aws.ec2.Instance(name, {
             ami,
             instanceType: s.aws.instanceType,
             subnetId,
             vpcSecurityGroupIds: [this.securityGroup.id],
+            iamInstanceProfile: profile.name,
             userData: this.volume.id.apply((volumeId) => renderUserData({
                 sshUser: s.host.sshUser,
                 sshPublicKeys: s.host.sshPublicKeys,
                 dataDevices: ebsDevicePaths(volumeId),
             })),
-            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+            // Two hops: the backup container reaches the instance role's credentials through Docker's bridge.
+            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2 },
             rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: s.host.rootVolumeSizeGb },
             tags,
         }, {
@@ -123,7 +129,72 @@ export class AwsHost extends pulumi.ComponentResource {
             address: this.elasticIp.publicIp,
             triggers: [this.instance.id, attachment.id],
             dependsOn: [attachment, association],
+            backupStore: {
+                uri: pulumi.interpolate`s3://${this.backupBucket.bucket}/backups`,
+                region: s.aws.region!,
+                // The instance role grants access; no keys are handed to the host.
+                credentials: pulumi.output([]),
+            },
         }, this);
         this.registerOutputs({ address: this.host.address });
+    }
+
+    /** Versioned, encrypted, never public; old backups expire. */
+    private createBackupBucket(name: string, s: Settings, tags: Record<string, string>): aws.s3.Bucket {
+        const opts = { parent: this };
+        const bucket = new aws.s3.Bucket(`${name}-backups`, {
+            bucketPrefix: `${s.project}-${s.stack}-backups-`,
+            tags,
+        }, { ...opts, protect: s.protectData, retainOnDelete: s.protectData });
+        new aws.s3.BucketPublicAccessBlock(`${name}-backups`, {
+            bucket: bucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, opts);
+        new aws.s3.BucketVersioning(`${name}-backups`, {
+            bucket: bucket.id,
+            versioningConfiguration: { status: "Enabled" },
+        }, opts);
+        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-backups`, {
+            bucket: bucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+        }, opts);
+        new aws.s3.BucketLifecycleConfiguration(`${name}-backups`, {
+            bucket: bucket.id,
+            rules: [{
+                id: "expire-backups",
+                status: "Enabled",
+                filter: { prefix: "backups/" },
+                expiration: { days: s.backups.retentionDays },
+                noncurrentVersionExpiration: { noncurrentDays: 7 },
+                abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+            }],
+        }, opts);
+        return bucket;
+    }
+
+    /** The instance may add and read backups, but not delete them. */
+    private createInstanceProfile(name: string, bucket: aws.s3.Bucket, tags: Record<string, string>): aws.iam.InstanceProfile {
+        const opts = { parent: this };
+        const role = new aws.iam.Role(name, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            tags,
+        }, opts);
+        new aws.iam.RolePolicy(`${name}-backups`, {
+            role: role.id,
+            policy: bucket.arn.apply((arn) => JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [
+                    { Effect: "Allow", Action: ["s3:ListBucket"], Resource: arn },
+                    { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: `${arn}/backups/*` },
+                ],
+            })),
+        }, opts);
+        return new aws.iam.InstanceProfile(name, { role: role.name, tags }, opts);
     }
 }

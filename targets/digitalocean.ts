@@ -2,7 +2,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../config/settings";
 import { renderUserData } from "./cloudInit";
-import { Host } from "./host";
+import { BackupStore, Host } from "./host";
 import { connectRemoteHost, dataVolumeOptions, ingressRules } from "./remoteHost";
 
 /** The record name of `domain` inside `zone`: "@" for the apex. */
@@ -17,6 +17,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource {
     readonly volume: digitalocean.Volume;
     readonly reservedIp: digitalocean.ReservedIp;
     readonly firewall: digitalocean.Firewall;
+    readonly backupBucket: digitalocean.SpacesBucket;
 
     constructor(name: string, args: { settings: Settings }, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:targets:DigitalOceanHost", name, {}, opts);
@@ -83,11 +84,39 @@ export class DigitalOceanHost extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
+        this.backupBucket = new digitalocean.SpacesBucket(`${name}-backups`, {
+            name: `${s.project}-${s.stack}-backups`,
+            region,
+            acl: "private",
+            versioning: { enabled: true },
+            lifecycleRules: [{
+                enabled: true,
+                expiration: { days: s.backups.retentionDays },
+                noncurrentVersionExpiration: { days: 7 },
+                abortIncompleteMultipartUploadDays: 1,
+            }],
+        }, { parent: this, protect: s.protectData, retainOnDelete: s.protectData });
+        // A key that can only reach this bucket, rather than the operator's own Spaces key.
+        const key = new digitalocean.SpacesKey(`${name}-backups`, {
+            name: `${s.project}-${s.stack}-backups`,
+            grants: [{ bucket: this.backupBucket.name, permission: "readwrite" }],
+        }, { parent: this });
+        const backupStore: BackupStore = {
+            uri: pulumi.interpolate`s3://${this.backupBucket.name}/backups`,
+            endpoint: `https://${region}.digitaloceanspaces.com`,
+            region,
+            credentials: pulumi.secret(pulumi.all([key.accessKey, key.secretKey]).apply(([id, secret]) => [
+                `AWS_ACCESS_KEY_ID=${id}`,
+                `AWS_SECRET_ACCESS_KEY=${secret}`,
+            ])),
+        };
+
         this.host = connectRemoteHost(name, {
             settings: s,
             address: this.reservedIp.ipAddress,
             triggers: [this.droplet.id, attachment.id],
             dependsOn: [attachment, assignment, this.firewall],
+            backupStore,
         }, this);
         this.registerOutputs({ address: this.host.address });
     }

@@ -17,4 +17,17 @@ export interface Host {
     dataDir?: string;
     /** How an operator logs in, when the host is remote. */
     sshCommand?: pulumi.Output<string>;
+    /** Off-host object storage for database backups. Undefined: backups stay on a local volume. */
+    backupStore?: BackupStore;
+}
+
+/** An S3-compatible bucket the backup container uploads to. */
+export interface BackupStore {
+    /** s3://bucket/prefix */
+    uri: pulumi.Output<string>;
+    /** S3 API endpoint, for stores other than AWS S3 (DigitalOcean Spaces). */
+    endpoint?: string;
+    region: string;
+    /** Credentials for the backup container, as KEY=value entries; secret. Empty with an instance role. */
+    credentials: pulumi.Output<string[]>;
 }

@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../config/settings";
 import { DATA_MOUNT } from "./cloudInit";
-import { Host } from "./host";
+import { BackupStore, Host } from "./host";
 import { renderWaitForHost, sshOptions } from "./hostReady";
 
 export interface RemoteHostArgs {
@@ -13,6 +13,7 @@ export interface RemoteHostArgs {
     triggers: pulumi.Input<string>[];
     /** What must exist before the host can be reached (firewall, IP assignment, volume). */
     dependsOn: pulumi.Resource[];
+    backupStore: BackupStore;
 }
 
 /**
@@ -41,6 +42,7 @@ export function connectRemoteHost(name: string, args: RemoteHostArgs, parent: pu
         provider,
         address: args.address,
         dataDir: DATA_MOUNT,
+        backupStore: args.backupStore,
         sshCommand: pulumi.interpolate`ssh ${settings.host.sshPrivateKeyPath ? `-i ${settings.host.sshPrivateKeyPath} ` : ""}${user}@${args.address}`,
     };
 }
@@ -54,8 +56,7 @@ export function ingressRules(settings: Settings) {
     };
 }
 
-/** The block volume is the database: in prod, neither destroy nor a replacement may delete it. */
+/** The block volume is the database: when protected, neither destroy nor a replacement may delete it. */
 export function dataVolumeOptions(settings: Settings): pulumi.CustomResourceOptions {
-    const keep = settings.environment === "prod";
-    return { protect: keep, retainOnDelete: keep };
+    return { protect: settings.protectData, retainOnDelete: settings.protectData };
 }

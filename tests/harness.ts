@@ -54,6 +54,12 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             return { name: inputs.name ?? name, ipamConfigs: [{ subnet: "172.30.0.0/16", gateway: "172.30.0.1" }] };
         case "digitalocean:index/reservedIp:ReservedIp":
             return { ipAddress: "203.0.113.10" };
+        case "digitalocean:index/spacesKey:SpacesKey":
+            return { accessKey: "DO00MOCKACCESSKEY", secretKey: "mock-spaces-secret" };
+        case "aws:s3/bucket:Bucket":
+            return { bucket: `${name}-0123`, arn: `arn:aws:s3:::${name}-0123` };
+        case "aws:iam/instanceProfile:InstanceProfile":
+            return { name: `${name}-profile` };
         case "aws:ec2/eip:Eip":
             return { publicIp: "198.51.100.20", allocationId: "eipalloc-0123" };
         case "random:index/randomPassword:RandomPassword":
@@ -121,6 +127,23 @@ export async function runWithConfig<T>(
 ): Promise<Run<T>> {
     registered = [];
     optionsByName.clear();
+    // The SDK takes a stack trace for every promise it tracks; with ts-node's source maps
+    // each one costs a source-map lookup per frame. V8's plain traces keep a run fast.
+    const prepareStackTrace = Error.prepareStackTrace;
+    Error.prepareStackTrace = undefined;
+    try {
+        return await evaluate(stack, config, program, opts);
+    } finally {
+        Error.prepareStackTrace = prepareStackTrace;
+    }
+}
+
+async function evaluate<T>(
+    stack: string,
+    config: Record<string, string>,
+    program: () => T,
+    opts: { preview?: boolean; secretKeys?: string[] },
+): Promise<Run<T>> {
     pulumi.runtime.setAllConfig(config, opts.secretKeys ?? []);
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, opts.preview ?? false);
     let result: T | undefined;

@@ -22,7 +22,7 @@ const longRunning = (run: Run<Stack>) => containers(run).filter((c) => c.inputs.
 function expectTopology(run: Run<Stack>, proxy: "nginx" | "traefik", https = false) {
     const names = containers(run).map((c) => (c.name.endsWith("-web") ? "web" : c.name)).sort();
     const certbot = proxy === "nginx" && https ? ["proxy-certbot"] : [];
-    expect(names).to.deep.equal(["app-release", "autoheal", "db", "proxy", ...certbot, "web"].sort());
+    expect(names).to.deep.equal(["app-release", "autoheal", "backup", "db", "proxy", ...certbot, "web"].sort());
 
     const db = container(run, "db");
     expect(db.inputs.ports ?? []).to.deep.equal([]);
@@ -90,7 +90,7 @@ describe("the committed stacks", () => {
         expectTopology(run, "nginx");
         expect(ofType(run.resources, "pulumi:providers:docker")[0].inputs.host).to.equal(undefined);
         const volumes = ofType(run.resources, "docker:index/volume:Volume");
-        expect(volumes.map((v) => v.inputs.name).sort()).to.deep.equal(["webstack-dev-media", "webstack-dev-pgdata", "webstack-dev-static"]);
+        expect(volumes.map((v) => v.inputs.name).sort()).to.deep.equal(["webstack-dev-backups", "webstack-dev-media", "webstack-dev-pgdata", "webstack-dev-static"]);
         expect(nginxConf(container(run, "proxy"))).not.to.include("ssl");
         for (const v of volumes) expect(v.opts.protect ?? false, v.name).to.equal(false);
         expect(container(run, "proxy").inputs.ports[0].external).to.equal(8080);
@@ -157,12 +157,14 @@ describe("the committed stacks", () => {
         const outputs = run.result.outputs;
         expect((await resolve(outputs.siteUrl)).value).to.equal("https://www.example.org");
         expect((await resolve(outputs.hostAddress)).value).to.equal("198.51.100.20");
-        expect((await resolve(outputs.volumes)).value).to.deep.equal({ database: "/mnt/data/postgres", static: "webstack-prod-static", media: "webstack-prod-media" });
+        expect((await resolve(outputs.volumes)).value).to.deep.equal({
+            database: "/mnt/data/postgres", static: "webstack-prod-static", media: "webstack-prod-media", backups: "/mnt/data/backups",
+        });
     });
 
     it("a preview with unknown cloud outputs registers the same resources", async () => {
         const run = await evaluate("prod", {}, { preview: true });
-        expect(containers(run)).to.have.length(6);
+        expect(containers(run)).to.have.length(7);
         expect(ofType(run.resources, "pulumi:providers:docker")[0].inputs.disableDockerDaemonCheck).to.equal("true");
     });
 });

@@ -1,0 +1,105 @@
+import * as path from "path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { projectRoot } from "../config/settings";
+import { Host } from "../targets/host";
+import { autohealLabels } from "./autoheal";
+import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./database";
+import { Healthcheck } from "./healthchecks";
+import { contextHash } from "./images";
+import { StorageVolume } from "./volumes";
+
+export const BACKUP_DIR = "/backups";
+
+/** Unhealthy when the last scheduled backup failed or none succeeded for 26 hours. */
+export const BACKUP_HEALTHCHECK: Healthcheck = {
+    tests: ["CMD-SHELL", "find /tmp/last-backup-ok -mmin -1560 | grep -q ."],
+    interval: "5m",
+    timeout: "10s",
+    startPeriod: "1m",
+    retries: 1,
+};
+
+export interface BackupsArgs {
+    host: Host;
+    prefix: string;
+    postgresVersion: number;
+    database: Database;
+    databaseName: string;
+    databaseUser: string;
+    databasePassword: pulumi.Output<string>;
+    /** Where dumps are kept on the host. */
+    storage: StorageVolume;
+    /** HH:MM, UTC. */
+    time: string;
+    retentionDays: number;
+    network: docker.Network;
+    /** A network with a route out, for uploads to the bucket. */
+    egressNetwork: docker.Network;
+}
+
+/** The backup environment: libpq settings, schedule, retention and the bucket. Secret. */
+export function backupEnvironment(o: {
+    database: string; user: string; password: string; time: string; retentionDays: number;
+    s3Uri?: string; s3Endpoint?: string; region?: string; credentials: string[];
+}): string[] {
+    return [
+        `PGHOST=${DATABASE_HOSTNAME}`,
+        `PGPORT=${DATABASE_PORT}`,
+        `PGDATABASE=${o.database}`,
+        `PGUSER=${o.user}`,
+        `PGPASSWORD=${o.password}`,
+        `BACKUP_DIR=${BACKUP_DIR}`,
+        `BACKUP_TIME=${o.time}`,
+        `BACKUP_RETENTION_DAYS=${o.retentionDays}`,
+        ...(o.s3Uri === undefined ? [] : [`BACKUP_S3_URI=${o.s3Uri}`]),
+        ...(o.s3Endpoint === undefined ? [] : [`BACKUP_S3_ENDPOINT=${o.s3Endpoint}`]),
+        ...(o.region === undefined ? [] : [`AWS_DEFAULT_REGION=${o.region}`]),
+        ...o.credentials,
+    ];
+}
+
+/**
+ * A daily pg_dump (custom format, verified) kept on the host and, when the host has a bucket,
+ * uploaded to it. Built from images/backup on the server's major version, so pg_dump matches.
+ */
+export class Backups extends pulumi.ComponentResource {
+    readonly container: docker.Container;
+
+    constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("webstack:index:Backups", name, {}, opts);
+        const childOpts = { parent: this, provider: args.host.provider };
+        const context = path.join(projectRoot(), "images", "backup");
+        const image = new docker.Image(`${name}-image`, {
+            imageName: `${args.prefix}-backup:pg${args.postgresVersion}-${contextHash(context)}`,
+            build: { context, args: { PG_MAJOR: String(args.postgresVersion) } },
+            skipPush: true,
+        }, childOpts);
+
+        const store = args.host.backupStore;
+        const environment = pulumi.secret(pulumi.all([args.databasePassword, store?.uri, store?.credentials ?? []])
+            .apply(([password, s3Uri, credentials]) => backupEnvironment({
+                database: args.databaseName,
+                user: args.databaseUser,
+                password,
+                time: args.time,
+                retentionDays: args.retentionDays,
+                s3Uri,
+                s3Endpoint: store?.endpoint,
+                region: store?.region,
+                credentials,
+            })));
+
+        this.container = new docker.Container(name, {
+            name: `${args.prefix}-backup`,
+            image: image.imageName,
+            envs: environment,
+            volumes: [args.storage.mount(BACKUP_DIR)],
+            networksAdvanced: [{ name: args.network.name }, { name: args.egressNetwork.name }],
+            healthcheck: BACKUP_HEALTHCHECK,
+            labels: autohealLabels(10),
+            restart: "unless-stopped",
+        }, { ...childOpts, dependsOn: [args.database] });
+        this.registerOutputs({ container: this.container.name });
+    }
+}

@@ -3,7 +3,6 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { projectRoot } from "../config/settings";
 import { Host } from "../targets/host";
-import { autohealLabels } from "./autoheal";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./database";
 import { Healthcheck } from "./healthchecks";
 import { contextHash } from "./images";
@@ -97,7 +96,8 @@ export class Backups extends pulumi.ComponentResource {
             volumes: [args.storage.mount(BACKUP_DIR)],
             networksAdvanced: [{ name: args.network.name }, { name: args.egressNetwork.name }],
             healthcheck: BACKUP_HEALTHCHECK,
-            labels: autohealLabels(10),
+            // Unhealthy means a backup failed: that needs an operator. A restart would only hide it.
+            labels: [{ label: "autoheal", value: "false" }],
             restart: "unless-stopped",
         }, { ...childOpts, dependsOn: [args.database] });
         this.registerOutputs({ container: this.container.name });

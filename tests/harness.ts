@@ -130,7 +130,7 @@ export async function runWithConfig<T>(
     // The SDK takes a stack trace for every promise it tracks; with ts-node's source maps
     // each one costs a source-map lookup per frame. V8's plain traces keep a run fast.
     const prepareStackTrace = Error.prepareStackTrace;
-    Error.prepareStackTrace = undefined;
+    (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
     try {
         return await evaluate(stack, config, program, opts);
     } finally {

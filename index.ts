@@ -11,3 +11,4 @@ export const volumes = outputs.volumes;
 export const backupContainer = outputs.backupContainer;
 export const backupBucket = outputs.backupBucket;
 export const databaseUrl = outputs.databaseUrl;
+export const superuserPassword = outputs.superuserPassword;

@@ -150,6 +150,7 @@ export function buildStack(settings: Settings) {
         backupContainer: backups.container.name,
         backupBucket: host.backupStore?.uri ?? pulumi.output(""),
         databaseUrl: database.connectionUrl,
+        superuserPassword: secrets.superuserPassword,
     };
     return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal } };
 }

@@ -228,6 +228,7 @@ describe("secrets", () => {
             const url = await resolve(run.result.outputs.databaseUrl);
             expect(url.secret).to.equal(true);
             expect(url.value).to.equal(`postgres://app:${password}@db:5432/app`);
+            expect((await resolve(run.result.outputs.superuserPassword)).secret).to.equal(true);
             for (const name of ["siteUrl", "hostAddress", "sshCommand", "volumes"] as const) {
                 expect((await resolve<unknown>(run.result.outputs[name])).secret, name).to.equal(false);
             }

@@ -92,3 +92,10 @@ describe("settings", () => {
         });
     });
 });
+
+describe("README", () => {
+    it("documents every setting of Pulumi.yaml in its configuration table", () => {
+        const readme = require("fs").readFileSync(require("path").join(__dirname, "..", "..", "..", "README.md"), "utf8") as string;
+        for (const key of Object.keys(projectSchema().config)) expect(readme, key).to.include(`| \`${key}\` |`);
+    });
+});

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { expect } from "chai";
 import { PROJECT, registeredSoFar, runWithConfig, stackConfig } from "../../harness";
 import { ConfigError, configString, PARSERS, projectSchema, readSettings } from "../../../config/settings";
@@ -95,7 +97,7 @@ describe("settings", () => {
 
 describe("README", () => {
     it("documents every setting of Pulumi.yaml in its configuration table", () => {
-        const readme = require("fs").readFileSync(require("path").join(__dirname, "..", "..", "..", "README.md"), "utf8") as string;
+        const readme = fs.readFileSync(path.join(__dirname, "..", "..", "..", "README.md"), "utf8");
         for (const key of Object.keys(projectSchema().config)) expect(readme, key).to.include(`| \`${key}\` |`);
     });
 });

@@ -22,11 +22,12 @@ export function renderSetupScript(o: { sshUser: string; dataDevices: string[] })
     return `#!/bin/sh
 set -eu
 mount_point='${DATA_MOUNT}'
+set -- ${devices}
 
 device=''
 attempt=0
 while [ -z "$device" ]; do
-    for candidate in ${devices}; do
+    for candidate in "$@"; do
         if [ -b "$candidate" ]; then device=$(readlink -f "$candidate"); break; fi
     done
     if [ -z "$device" ]; then

@@ -20,7 +20,10 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 export function renderWaitForHost(o: { user: string; address: string; sshOptions: string[]; knownHostsFile: string; timeoutSeconds?: number }): string {
     const timeout = o.timeoutSeconds ?? 900;
-    const remote = `cloud-init status --wait >/dev/null 2>&1; test -f ${READY_MARKER} && mountpoint -q ${DATA_MOUNT} && docker info >/dev/null 2>&1 || exit 3`;
+    const ssh = `ssh -o BatchMode=yes ${o.sshOptions.map(quote).join(" ")} ${quote(`${o.user}@${o.address}`)}`;
+    const wait = "cloud-init status --wait >/dev/null 2>&1";
+    // A new login: one that started before cloud-init added the user to the docker group has no access.
+    const check = `test -f ${READY_MARKER} && mountpoint -q ${DATA_MOUNT} && docker info >/dev/null 2>&1 || exit 3`;
     return `set -u
 known_hosts=${o.knownHostsFile.replace(/^~\//, "\"$HOME\"/")}
 mkdir -p "$(dirname "$known_hosts")"
@@ -28,8 +31,12 @@ touch "$known_hosts"
 ssh-keygen -R ${quote(o.address)} -f "$known_hosts" >/dev/null 2>&1 || true
 deadline=$(( $(date +%s) + ${timeout} ))
 while :; do
-    ssh -o BatchMode=yes ${o.sshOptions.map(quote).join(" ")} ${quote(`${o.user}@${o.address}`)} ${quote(remote)}
+    ${ssh} ${quote(wait)}
     status=$?
+    if [ "$status" -ne 255 ]; then
+        ${ssh} ${quote(check)}
+        status=$?
+    fi
     if [ "$status" -eq 0 ]; then echo "host ${o.address} is ready"; exit 0; fi
     if [ "$status" -eq 3 ]; then
         echo "host ${o.address} finished cloud-init but is not ready; see /var/log/cloud-init-output.log on it" >&2

@@ -23,7 +23,8 @@ describe("cloud hosts", () => {
 
     it("formats the data volume only when blkid finds nothing on it", () => {
         const script = renderSetupScript({ sshUser: "deploy", dataDevices: ["/dev/a", "/dev/b"] });
-        expect(script).to.include("for candidate in '/dev/a' '/dev/b'; do");
+        expect(script).to.include("set -- '/dev/a' '/dev/b'\n");
+        expect(script).to.include("for candidate in \"$@\"; do");
         expect(script).to.match(/2\) echo "webstack: \$device is blank, formatting it"\n\s+mkfs\.ext4/);
         expect(script).to.include("not touching it");
         expect(script).to.include("nofail");

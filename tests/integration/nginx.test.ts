@@ -47,6 +47,33 @@ describe("nginx: the program's site config in front of the app", function () {
     let nginxTest: RunResult;
     let scratch: string;
     let env: Record<string, string>;
+    // The TLS variant (below) outlives its own describe: it is also asked once the app is gone.
+    let tls: Nginx | undefined;
+    let httpsPort: number;
+
+    /** curl over HTTPS to 127.0.0.1, with `sni` as the host name (SNI and Host). */
+    async function curlTls(sni: string, requestPath: string, extra: string[] = []): Promise<CurlResult & { headers: string }> {
+        const headersFile = `${scratch}.headers`;
+        const result = await run("curl", [
+            "-sS", "-k", "--max-time", "10", "--resolve", `${sni}:${httpsPort}:127.0.0.1`, "-D", headersFile,
+            "-o", scratch, "-w", "%{http_code}", ...extra, `https://${sni}:${httpsPort}${requestPath}`,
+        ]);
+        const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "");
+        const out = { exit: result.code, status: Number(result.stdout.trim().split(" ")[0]), body: read(scratch), headers: read(headersFile), result };
+        fs.rmSync(scratch, { force: true });
+        fs.rmSync(headersFile, { force: true });
+        return out;
+    }
+
+    /** The edge's security headers, all present. */
+    function expectSecurityHeaders(headers: string, label: string) {
+        expect(headers, label).to.match(/^strict-transport-security: max-age=31536000; includeSubDomains\r?$/im);
+        expect(headers, label).to.match(/^x-content-type-options: nosniff\r?$/im);
+        expect(headers, label).to.match(/^x-frame-options: DENY\r?$/im);
+        expect(headers, label).to.match(/^referrer-policy: strict-origin-when-cross-origin\r?$/im);
+        // Sent once: the app's own copies are hidden by the proxy.
+        expect(headers.match(/^x-frame-options:/gim) ?? [], label).to.have.length(1);
+    }
 
     before(async function () {
         this.timeout(120_000);
@@ -106,6 +133,7 @@ describe("nginx: the program's site config in front of the app", function () {
         this.timeout(60_000);
         try {
             await control?.stop();
+            await tls?.stop();
             await nginx?.stop();
             await web?.stop();
         } finally {
@@ -208,24 +236,8 @@ describe("nginx: the program's site config in front of the app", function () {
     });
 
     describe("over TLS (the same renderer with a certificate, HSTS and the ACME webroot)", function () {
-        let tls: Nginx | undefined;
         let httpPort: number;
-        let httpsPort: number;
         let webroot: string;
-
-        /** curl over HTTPS to 127.0.0.1, with `sni` as the host name (SNI and Host). */
-        async function curlTls(sni: string, requestPath: string): Promise<CurlResult & { headers: string }> {
-            const headersFile = `${scratch}.headers`;
-            const result = await run("curl", [
-                "-sS", "-k", "--max-time", "10", "--resolve", `${sni}:${httpsPort}:127.0.0.1`, "-D", headersFile,
-                "-o", scratch, "-w", "%{http_code}", `https://${sni}:${httpsPort}${requestPath}`,
-            ]);
-            const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "");
-            const out = { exit: result.code, status: Number(result.stdout.trim()), body: read(scratch), headers: read(headersFile), result };
-            fs.rmSync(scratch, { force: true });
-            fs.rmSync(headersFile, { force: true });
-            return out;
-        }
 
         before(async function () {
             this.timeout(60_000);
@@ -260,11 +272,6 @@ describe("nginx: the program's site config in front of the app", function () {
             await tls.start([httpPort, httpsPort]);
         });
 
-        after(async function () {
-            this.timeout(30_000);
-            await tls?.stop();
-        });
-
         it("plain HTTP redirects the site to HTTPS, keeping path and query", async function () {
             const res = await httpGet(httpPort, "/accounts/login/?next=/admin/", { Host: SITE });
             expect(res.status).to.equal(301);
@@ -297,6 +304,24 @@ describe("nginx: the program's site config in front of the app", function () {
             const res = await curlTls("other.example.net", "/");
             expect(res.exit, res.result.output).to.equal(35);
         });
+
+        it("speaks HTTP/2", async function () {
+            const res = await curlTls(SITE, "/accounts/login/", ["--http2", "-w", "%{http_code} %{http_version}"]);
+            expect(res.exit, res.result.output).to.equal(0);
+            expect(res.result.stdout.trim()).to.equal("200 2");
+        });
+
+        it("sends the security headers on 200 and on 404, from the app and from nginx", async function () {
+            const page = await curlTls(SITE, "/accounts/login/");
+            expect(page.status).to.equal(200);
+            expectSecurityHeaders(page.headers, "200 from the app");
+            const appMissing = await curlTls(SITE, "/no-such-page/");
+            expect(appMissing.status).to.equal(404);
+            expectSecurityHeaders(appMissing.headers, "404 from the app");
+            const staticMissing = await curlTls(SITE, `${staticUrl}sky/missing.css`);
+            expect(staticMissing.status).to.equal(404);
+            expectSecurityHeaders(staticMissing.headers, "404 from nginx's static location");
+        });
     });
 
     describe("with the app server stopped", function () {
@@ -314,6 +339,12 @@ describe("nginx: the program's site config in front of the app", function () {
         it("the app is really gone: the proxied login page is 502", async function () {
             const res = await httpGet(listenPort, "/accounts/login/", { Host: SITE });
             expect(res.status).to.equal(502);
+        });
+
+        it("over TLS, the 502 still carries the security headers", async function () {
+            const res = await curlTls(SITE, "/accounts/login/");
+            expect(res.status, res.result.output).to.equal(502);
+            expectSecurityHeaders(res.headers, "502 from nginx");
         });
 
         it("nginx itself serves the hashed site.css, gzip-compressed, with cache headers", async function () {

@@ -502,8 +502,11 @@ export class Nginx {
         this.confFile = path.join(prefix, "nginx.conf");
     }
 
-    /** Writes the configuration; does not start anything. */
-    static prepare(site: string, dir: string): Nginx {
+    /**
+     * Writes the configuration; does not start anything. One worker unless `workerProcesses`
+     * says otherwise ("auto", as in the official image, is one per core: the benchmark's choice).
+     */
+    static prepare(site: string, dir: string, workerProcesses: number | "auto" = 1): Nginx {
         requireBinary("/usr/sbin/nginx", "nginx");
         const prefix = path.join(dir, "nginx");
         fs.mkdirSync(path.join(prefix, "conf.d"), { recursive: true });
@@ -512,7 +515,7 @@ export class Nginx {
         const user = IS_ROOT ? "user nobody nogroup;\n" : "";
         const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
             .map((kind) => `    ${kind}_temp_path ${path.join(prefix, `${kind}_temp`)};`).join("\n");
-        fs.writeFileSync(path.join(prefix, "nginx.conf"), `${user}worker_processes 1;
+        fs.writeFileSync(path.join(prefix, "nginx.conf"), `${user}worker_processes ${workerProcesses};
 daemon off;
 pid ${path.join(prefix, "nginx.pid")};
 error_log ${path.join(prefix, "error.log")} notice;

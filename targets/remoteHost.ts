@@ -28,7 +28,8 @@ export function connectRemoteHost(name: string, args: RemoteHostArgs, parent: pu
 
     const ready = new command.local.Command(`${name}-ready`, {
         create: args.address.apply((address) => renderWaitForHost({ user, address, sshOptions: options, knownHostsFile })),
-        triggers: args.triggers,
+        // The size too: a grown volume needs its filesystem grown.
+        triggers: [...args.triggers, String(settings.host.dataVolumeSizeGb)],
     }, { parent, dependsOn: args.dependsOn });
 
     const provider = new docker.Provider(`${name}-docker`, {

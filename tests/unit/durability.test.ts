@@ -28,6 +28,11 @@ describe("data durability", () => {
         expect(JSON.stringify(volume(after.resources).inputs)).not.to.include("424242");
         expect(one(after.resources, "digitalocean:index/volumeAttachment:VolumeAttachment").inputs.dropletId).to.equal(424242);
 
+        // Growing the volume re-runs the host step that grows its filesystem.
+        const grown = await evaluate("stage", { dataVolumeSizeGb: 40 });
+        expect(one(grown.resources, "command:local:Command").inputs.triggers).to.include("40");
+        expect(one(before.resources, "command:local:Command").inputs.triggers).to.include("10");
+
         const aws = async (instanceType: string) => one((await evaluate("prod", { awsInstanceType: instanceType })).resources, "aws:ebs/volume:Volume");
         const [small, large] = [await aws("t3.small"), await aws("m6i.large")];
         expect(large.inputs).to.deep.equal(small.inputs);

@@ -52,5 +52,6 @@ describe("cloud hosts", () => {
         expect(script).to.include("ssh-keygen -R '203.0.113.10'");
         expect(script).to.include("'deploy@203.0.113.10'");
         expect(script).to.include("mountpoint -q /mnt/data");
+        expect(script).to.include('resize2fs "$(findmnt -no SOURCE /mnt/data)"');
     });
 });

@@ -6,7 +6,7 @@ import { Host } from "../targets/host";
 import { autohealLabels } from "./autoheal";
 import { Database } from "./database";
 import { commandHealthcheck, httpHealthcheck } from "./healthchecks";
-import { contextHash } from "./images";
+import { buildImage, pullImage } from "./images";
 import { releaseCommand } from "./release";
 import { StorageVolume } from "./volumes";
 
@@ -109,9 +109,10 @@ export class AppServer extends pulumi.ComponentResource {
         const childOpts = { parent: this, provider: args.host.provider };
         const app = args.app;
         this.upstream = `${APP_HOSTNAME}:${app.port}`;
+        const context = path.resolve(projectRoot(), app.context);
         this.image = app.image !== undefined
-            ? new docker.RemoteImage(`${name}-image`, { name: app.image, keepLocally: true }, childOpts).imageId
-            : this.buildImage(name, args.prefix, app, childOpts);
+            ? pullImage(`${name}-image`, app.image, childOpts)
+            : buildImage(`${name}-image`, { repository: `${args.prefix}-app`, context, dockerfile: path.join(context, app.dockerfile) }, childOpts);
 
         const appVolumes = [args.static.mount(app.staticRoot), args.media.mount(app.mediaRoot)];
         this.release = new docker.Container(`${name}-release`, {
@@ -159,15 +160,5 @@ export class AppServer extends pulumi.ComponentResource {
             waitTimeout: 300,
         }, { ...childOpts, dependsOn: [this.release] });
         this.registerOutputs({ web: this.web.name, release: this.release.name });
-    }
-
-    private buildImage(name: string, prefix: string, app: AppSettings, opts: pulumi.CustomResourceOptions) {
-        const context = path.resolve(projectRoot(), app.context);
-        const image = new docker.Image(`${name}-image`, {
-            imageName: `${prefix}-app:${contextHash(context)}`,
-            build: { context, dockerfile: path.join(context, app.dockerfile) },
-            skipPush: true,
-        }, opts);
-        return image.imageName;
     }
 }

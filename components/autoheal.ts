@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../targets/host";
-import { PINNED_IMAGES } from "./images";
+import { PINNED_IMAGES, pullImage } from "./images";
 
 /** Labels that put a container under autoheal's watch, with the grace it needs to stop. */
 export function autohealLabels(stopTimeoutSeconds: number): { label: string; value: string }[] {
@@ -32,10 +32,10 @@ export class Autoheal extends pulumi.ComponentResource {
     constructor(name: string, args: AutohealArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Autoheal", name, {}, opts);
         const childOpts = { parent: this, provider: args.host.provider };
-        const image = new docker.RemoteImage(`${name}-image`, { name: PINNED_IMAGES.autoheal, keepLocally: true }, childOpts);
+        const image = pullImage(`${name}-image`, PINNED_IMAGES.autoheal, childOpts);
         this.container = new docker.Container(name, {
             name: `${args.prefix}-autoheal`,
-            image: image.imageId,
+            image,
             envs: AUTOHEAL_ENVIRONMENT,
             // The socket gives root on the host; autoheal needs it to restart containers.
             volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }],

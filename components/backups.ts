@@ -5,7 +5,7 @@ import { projectRoot } from "../config/settings";
 import { Host } from "../targets/host";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./database";
 import { Healthcheck } from "./healthchecks";
-import { contextHash } from "./images";
+import { buildPostgresImage } from "./images";
 import { StorageVolume } from "./volumes";
 
 export const BACKUP_DIR = "/backups";
@@ -68,11 +68,10 @@ export class Backups extends pulumi.ComponentResource {
     constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Backups", name, {}, opts);
         const childOpts = { parent: this, provider: args.host.provider };
-        const context = path.join(projectRoot(), "images", "backup");
-        const image = new docker.Image(`${name}-image`, {
-            imageName: `${args.prefix}-backup:pg${args.postgresVersion}-${contextHash(context)}`,
-            build: { context, args: { PG_MAJOR: String(args.postgresVersion) } },
-            skipPush: true,
+        const image = buildPostgresImage(`${name}-image`, {
+            repository: `${args.prefix}-backup`,
+            context: path.join(projectRoot(), "images", "backup"),
+            postgresVersion: args.postgresVersion,
         }, childOpts);
 
         const store = args.host.backupStore;
@@ -91,7 +90,7 @@ export class Backups extends pulumi.ComponentResource {
 
         this.container = new docker.Container(name, {
             name: `${args.prefix}-backup`,
-            image: image.imageName,
+            image,
             envs: environment,
             volumes: [args.storage.mount(BACKUP_DIR)],
             networksAdvanced: [{ name: args.network.name }, { name: args.egressNetwork.name }],

@@ -5,7 +5,7 @@ import { projectRoot } from "../config/settings";
 import { Host } from "../targets/host";
 import { autohealLabels } from "./autoheal";
 import { databaseHealthcheck } from "./healthchecks";
-import { contextHash } from "./images";
+import { buildPostgresImage } from "./images";
 import { StorageVolume } from "./volumes";
 
 /** PostgreSQL needs time to checkpoint on shutdown; Docker's default 10 s can corrupt nothing but costs a recovery. */
@@ -28,7 +28,7 @@ export interface DatabaseArgs {
 
 /** PostgreSQL with Q3C, built from images/db, on the backend network only. */
 export class Database extends pulumi.ComponentResource {
-    readonly image: docker.Image;
+    readonly image: pulumi.Output<string>;
     readonly container: docker.Container;
     /** postgres://user:password@db:5432/name, a secret. */
     readonly connectionUrl: pulumi.Output<string>;
@@ -36,17 +36,16 @@ export class Database extends pulumi.ComponentResource {
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Database", name, {}, opts);
         const childOpts = { parent: this, provider: args.host.provider };
-        const context = path.join(projectRoot(), "images", "db");
 
-        this.image = new docker.Image(`${name}-image`, {
-            imageName: `${args.prefix}-db:pg${args.postgresVersion}-${contextHash(context)}`,
-            build: { context, args: { PG_MAJOR: String(args.postgresVersion) } },
-            skipPush: true,
+        this.image = buildPostgresImage(`${name}-image`, {
+            repository: `${args.prefix}-db`,
+            context: path.join(projectRoot(), "images", "db"),
+            postgresVersion: args.postgresVersion,
         }, childOpts);
 
         this.container = new docker.Container(name, {
             name: `${args.prefix}-db`,
-            image: this.image.imageName,
+            image: this.image,
             envs: pulumi.secret(args.password.apply((password) => [
                 `POSTGRES_DB=${args.name}`,
                 `POSTGRES_USER=${args.user}`,

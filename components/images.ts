@@ -1,6 +1,8 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
 
 /** Paths that never belong to an image's build context hash. */
 const IGNORED = new Set([".git", "node_modules", "__pycache__", "staticfiles", "media", ".venv", ".pytest_cache"]);
@@ -35,3 +37,40 @@ export const PINNED_IMAGES = {
     autoheal: "willfarrell/autoheal:1.2.0",
     certbot: "certbot/certbot:v2.11.0",
 };
+
+/**
+ * Builds an image on the host's engine (never pushed), tagged `<repository>:<tagPrefix><context hash>`.
+ * Returns the image name for containers.
+ */
+export function buildImage(name: string, o: {
+    repository: string;
+    context: string;
+    dockerfile?: string;
+    args?: Record<string, string>;
+    tagPrefix?: string;
+}, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    return new docker.Image(name, {
+        imageName: `${o.repository}:${o.tagPrefix ?? ""}${contextHash(o.context)}`,
+        build: {
+            context: o.context,
+            ...(o.dockerfile === undefined ? {} : { dockerfile: o.dockerfile }),
+            ...(o.args === undefined ? {} : { args: o.args }),
+        },
+        skipPush: true,
+    }, opts).imageName;
+}
+
+/** The PostgreSQL-based images (db, backup): the server's major version decides the base and the tag. */
+export function buildPostgresImage(name: string, o: { repository: string; context: string; postgresVersion: number }, opts: pulumi.CustomResourceOptions) {
+    return buildImage(name, {
+        repository: o.repository,
+        context: o.context,
+        args: { PG_MAJOR: String(o.postgresVersion) },
+        tagPrefix: `pg${o.postgresVersion}-`,
+    }, opts);
+}
+
+/** Pulls an image by reference and keeps it on the host; returns its id for containers. */
+export function pullImage(name: string, reference: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    return new docker.RemoteImage(name, { name: reference, keepLocally: true }, opts).imageId;
+}

@@ -9,7 +9,7 @@ import {
     ACME_WEBROOT, CERTIFICATE_HEALTH_PROBE, LETSENCRYPT_DIR, NGINX_TLS_DIR, renderCertbotLoop, renderCertificateWatcher,
 } from "./certificates";
 import { commandHealthcheck } from "./healthchecks";
-import { PINNED_IMAGES } from "./images";
+import { PINNED_IMAGES, pullImage } from "./images";
 import { renderNginxSite } from "./nginxConfig";
 import { TRAEFIK_ACME_DIR, traefikArguments } from "./traefikConfig";
 import { Volumes } from "./volumes";
@@ -47,11 +47,11 @@ export class Proxy extends pulumi.ComponentResource {
     constructor(name: string, args: ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Proxy", name, {}, opts);
         const childOpts = { parent: this, provider: args.host.provider };
-        const image = new docker.RemoteImage(`${name}-image`, { name: PINNED_IMAGES[args.kind], keepLocally: true }, childOpts);
+        const image = pullImage(`${name}-image`, PINNED_IMAGES[args.kind], childOpts);
         const tlsOn = args.edge.tls !== "off";
         const common = {
             name: `${args.prefix}-proxy`,
-            image: image.imageId,
+            image,
             networksAdvanced: [{ name: args.frontend.name }],
             ports: [
                 { internal: 80, external: args.httpPort },
@@ -125,10 +125,9 @@ export class Proxy extends pulumi.ComponentResource {
         }, containerOpts);
 
         if (letsencrypt) {
-            const certbotImage = new docker.RemoteImage(`${name}-certbot-image`, { name: PINNED_IMAGES.certbot, keepLocally: true }, childOpts);
             this.certbot = new docker.Container(`${name}-certbot`, {
                 name: `${args.prefix}-certbot`,
-                image: certbotImage.imageId,
+                image: pullImage(`${name}-certbot-image`, PINNED_IMAGES.certbot, childOpts),
                 entrypoints: ["sh", "-c"],
                 command: args.serverNames.apply((domains) => [renderCertbotLoop({ domains, email: args.edge.acmeEmail!, staging: args.edge.acmeStaging })]),
                 volumes: [volumes.certificates!.mount(LETSENCRYPT_DIR), volumes.acmeChallenges!.mount(ACME_WEBROOT)],

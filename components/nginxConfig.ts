@@ -49,6 +49,21 @@ function securityHeaders(hsts: boolean): string[] {
     ];
 }
 
+/**
+ * How responses are sent, set per server: at server level they never collide with the main
+ * config's http-level copies (a repeated flag directive in the same context stops nginx).
+ */
+export const DELIVERY = [
+    "sendfile on;",
+    "tcp_nopush on;",
+    "gzip on;",
+    "gzip_comp_level 5;",
+    "gzip_min_length 1024;",
+    "gzip_proxied any;",
+    "gzip_vary on;",
+    "gzip_types text/css application/javascript application/json image/svg+xml text/plain text/xml;",
+];
+
 /** Hashed names from Django's manifest storage (site.62ef4015e412.css) never change content. */
 const HASHED_FILE = String.raw`"\.[0-9a-f]{12}\.[A-Za-z0-9]+(\.gz)?$"`;
 
@@ -120,14 +135,8 @@ export function renderNginxSite(o: NginxSiteOptions): string {
     ];
     const servers: string[] = [
         "# Rendered by the webstack Pulumi program; change the stack's config, not this file.",
-        "sendfile on;",
-        "tcp_nopush on;",
-        "gzip on;",
-        "gzip_comp_level 5;",
-        "gzip_min_length 1024;",
-        "gzip_proxied any;",
-        "gzip_vary on;",
-        "gzip_types text/css application/javascript application/json image/svg+xml text/plain text/xml;",
+        "# Only server blocks at this level: the image's nginx.conf already sets http-level directives",
+        "# (sendfile, keepalive_timeout, Debian's gzip), and nginx refuses a file that repeats one.",
         "",
         "# Requests for any other host name are dropped without an answer.",
         "server {",
@@ -137,7 +146,7 @@ export function renderNginxSite(o: NginxSiteOptions): string {
         "}",
     ];
     if (o.tls === undefined) {
-        servers.push("", "server {", `    listen ${o.listenPort};`, indent([...common, "", ...siteLocations(o, false)], 1), "}");
+        servers.push("", "server {", `    listen ${o.listenPort};`, indent([...common, ...DELIVERY, "", ...siteLocations(o, false)], 1), "}");
     } else {
         const acme = o.tls.acmeWebroot === undefined ? [] : [
             "location ^~ /.well-known/acme-challenge/ {",
@@ -171,6 +180,7 @@ export function renderNginxSite(o: NginxSiteOptions): string {
                 "ssl_session_cache shared:webstack_tls:10m;",
                 "ssl_session_timeout 1d;",
                 "ssl_session_tickets off;",
+                ...DELIVERY,
                 "",
                 ...siteLocations(o, o.tls.hsts),
             ], 1),

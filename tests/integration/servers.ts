@@ -490,9 +490,39 @@ export class Gunicorn {
 // ---------------------------------------------------------------------------------------------
 // nginx
 
+/** The official nginx image's /etc/nginx/nginx.conf, as the image ships it. */
+export const OFFICIAL_NGINX_CONF = path.join(__dirname, "..", "fixtures", "nginx", "official-nginx.conf");
+/** Debian's own main config, from the nginx package. */
+export const DEBIAN_NGINX_CONF = "/etc/nginx/nginx.conf";
+
 /**
- * nginx running a conf.d snippet inside a minimal main configuration like the official image's
- * (mime types, default type, conf.d included in http), with every path in a temporary prefix.
+ * A real main configuration (the official image's, or Debian's) with only its paths moved into
+ * `prefix`: every http-level directive stays as shipped, so a conf.d file that repeats one is
+ * refused here just as in the image. Throws when a path it must move is not there.
+ */
+export function relocateMainConfig(source: string, prefix: string, workerProcesses: number | "auto"): string {
+    let text = source;
+    const replace = (pattern: RegExp, replacement: string, required = true) => {
+        if (required && !pattern.test(text)) throw new Error(`main config: no match for ${pattern}`);
+        text = text.replace(pattern, replacement);
+    };
+    const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+        .map((kind) => `    ${kind}_temp_path ${path.join(prefix, `${kind}_temp`)};`).join("\n");
+    replace(/^\s*user\s+[^;]+;/m, IS_ROOT ? "user nobody nogroup;" : "");
+    replace(/^\s*worker_processes\s+[^;]+;/m, `worker_processes ${workerProcesses};\ndaemon off;`);
+    replace(/^\s*pid\s+[^;]+;/m, `pid ${path.join(prefix, "nginx.pid")};`);
+    replace(/^(\s*)error_log\s+[^;]+;/gm, `$1error_log ${path.join(prefix, "error.log")} notice;`);
+    replace(/^(\s*)access_log\s+[^\s;]+/gm, `$1access_log ${path.join(prefix, "access.log")}`);
+    replace(/^(\s*)include\s+\/etc\/nginx\/conf\.d\/\*\.conf;/m, `$1include ${path.join(prefix, "conf.d")}/*.conf;`);
+    // Debian's default site (port 80) is not part of the contract.
+    replace(/^\s*include\s+\/etc\/nginx\/sites-enabled\/\*;/m, "", false);
+    replace(/^http\s*\{/m, `http {\n${temp}`);
+    return text;
+}
+
+/**
+ * nginx running a conf.d snippet inside a real main configuration (the official image's by
+ * default, or Debian's), with every path in a temporary prefix.
  */
 export class Nginx {
     readonly confFile: string;
@@ -506,33 +536,13 @@ export class Nginx {
      * Writes the configuration; does not start anything. One worker unless `workerProcesses`
      * says otherwise ("auto", as in the official image, is one per core: the benchmark's choice).
      */
-    static prepare(site: string, dir: string, workerProcesses: number | "auto" = 1): Nginx {
+    static prepare(site: string, dir: string, workerProcesses: number | "auto" = 1, mainConfig = OFFICIAL_NGINX_CONF): Nginx {
         requireBinary("/usr/sbin/nginx", "nginx");
         const prefix = path.join(dir, "nginx");
         fs.mkdirSync(path.join(prefix, "conf.d"), { recursive: true });
         fs.chmodSync(prefix, 0o755);
         fs.writeFileSync(path.join(prefix, "conf.d", "default.conf"), site);
-        const user = IS_ROOT ? "user nobody nogroup;\n" : "";
-        const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
-            .map((kind) => `    ${kind}_temp_path ${path.join(prefix, `${kind}_temp`)};`).join("\n");
-        fs.writeFileSync(path.join(prefix, "nginx.conf"), `${user}worker_processes ${workerProcesses};
-daemon off;
-pid ${path.join(prefix, "nginx.pid")};
-error_log ${path.join(prefix, "error.log")} notice;
-
-events {
-    worker_connections 256;
-}
-
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log ${path.join(prefix, "access.log")};
-    keepalive_timeout 65;
-${temp}
-    include ${path.join(prefix, "conf.d")}/*.conf;
-}
-`);
+        fs.writeFileSync(path.join(prefix, "nginx.conf"), relocateMainConfig(fs.readFileSync(mainConfig, "utf8"), prefix, workerProcesses));
         return new Nginx(prefix);
     }
 

@@ -14,8 +14,30 @@ const options = {
     clientMaxBodySize: "20m",
 };
 
+/** Directives outside any block: in conf.d/ they sit in the main config's http block. */
+function topLevelDirectives(conf: string): string[] {
+    let depth = 0;
+    const found: string[] = [];
+    for (const raw of conf.split("\n")) {
+        const line = raw.replace(/#.*/, "").trim();
+        if (line === "") continue;
+        if (depth === 0 && !line.startsWith("server {")) found.push(line.split(/\s+/)[0]);
+        depth += (line.match(/\{/g) ?? []).length - (line.match(/\}/g) ?? []).length;
+    }
+    return found;
+}
+
 describe("renderNginxSite", () => {
     const conf = renderNginxSite(options);
+
+    it("holds only server blocks at http level, so nothing repeats the image's nginx.conf", () => {
+        const tls = renderNginxSite({ ...options, tls: { certificate: "/c.pem", key: "/k.pem", hsts: true, acmeWebroot: "/w" } });
+        expect(topLevelDirectives(conf)).to.deep.equal([]);
+        expect(topLevelDirectives(tls)).to.deep.equal([]);
+        // Compression and sendfile are set per server instead.
+        expect(conf).to.match(/server \{\n    listen 80;\n(.*\n)*?    gzip on;/);
+        expect(tls).to.match(/listen 443 ssl http2;\n(.*\n)*?    gzip on;/);
+    });
 
     it("refuses unknown hosts in a default server", () => {
         expect(conf).to.match(/listen 80 default_server;\s+server_name _;\s+return 444;/);

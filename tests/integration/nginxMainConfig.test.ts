@@ -1,0 +1,74 @@
+/**
+ * The nginx site exactly as the program uploads it into the proxy container, checked by a real
+ * nginx under the main configurations it will meet: the official image's nginx.conf (as the
+ * image ships it) and Debian's. A directive the site repeats from either (sendfile, gzip,
+ * tcp_nopush...) makes nginx refuse to start, and the proxy restarts forever.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { expect } from "chai";
+import { NGINX_TLS_DIR } from "../../components/certificates";
+import { unwrap } from "../harness";
+import { container, renderStack } from "./program";
+import { DEBIAN_NGINX_CONF, Nginx, OFFICIAL_NGINX_CONF, requireBinary, run, tempDir } from "./servers";
+
+const SITE = "test.example.org";
+
+/** The conf.d file of the proxy container, as the program renders it for this stack. */
+async function uploadedSite(stack: string, overrides: Record<string, unknown>): Promise<string> {
+    const proxy = container(await renderStack(stack, overrides), "-proxy");
+    const uploads = unwrap(proxy.inputs.uploads) as { file: string; content: string }[];
+    const site = uploads.find((u) => u.file === "/etc/nginx/conf.d/default.conf");
+    if (site === undefined) throw new Error("the proxy container has no /etc/nginx/conf.d/default.conf upload");
+    return site.content;
+}
+
+const VARIANTS: [string, string, Record<string, unknown>][] = [
+    ["plain HTTP (dev)", "dev", {}],
+    ["provided certificate (prod)", "prod", { domain: SITE, tls: "provided", tlsCertificate: "pem", tlsPrivateKey: "pem" }],
+    ["Let's Encrypt (stage on nginx)", "stage", { proxy: "nginx", domain: SITE, acmeEmail: "ops@example.org" }],
+];
+
+const MAIN_CONFIGS: [string, string][] = [
+    ["the official image's nginx.conf", OFFICIAL_NGINX_CONF],
+    ["Debian's nginx.conf", DEBIAN_NGINX_CONF],
+];
+
+describe("nginx: the uploaded site under the real main configurations", function () {
+    let tmp: ReturnType<typeof tempDir>;
+    let certDir: string;
+
+    before(async function () {
+        requireBinary("/usr/sbin/nginx", "nginx");
+        requireBinary("/usr/bin/openssl", "openssl");
+        tmp = tempDir("nginx-main");
+        certDir = path.join(tmp.path, "tls");
+        fs.mkdirSync(certDir);
+        const made = await run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+            "-subj", `/CN=${SITE}`, "-keyout", path.join(certDir, "privkey.pem"), "-out", path.join(certDir, "fullchain.pem"),
+        ]);
+        if (made.code !== 0) throw new Error(`openssl could not make a test certificate:\n${made.output}`);
+    });
+
+    after(() => tmp?.remove());
+
+    it("the official image's main config is the one the image ships: sendfile on in http, conf.d included", function () {
+        const main = fs.readFileSync(OFFICIAL_NGINX_CONF, "utf8");
+        expect(main).to.match(/^\s*sendfile\s+on;/m);
+        expect(main).to.match(/^\s*include \/etc\/nginx\/conf\.d\/\*\.conf;/m);
+    });
+
+    for (const [variant, stack, overrides] of VARIANTS) {
+        for (const [mainName, mainConfig] of MAIN_CONFIGS) {
+            it(`${variant}: nginx -t accepts it under ${mainName}`, async function () {
+                const site = (await uploadedSite(stack, overrides)).split(NGINX_TLS_DIR).join(certDir);
+                const dir = path.join(tmp.path, `${stack}-${MAIN_CONFIGS.findIndex((m) => m[1] === mainConfig)}`);
+                const nginx = Nginx.prepare(site, dir, 1, mainConfig);
+                const result = await nginx.test();
+                expect(result.code, `${result.output}\n--- site ---\n${site}`).to.equal(0);
+                expect(result.output).not.to.contain("duplicate");
+            });
+        }
+    }
+});

@@ -3,6 +3,7 @@ import { AppServer, appEnvironment } from "./components/appServer";
 import { Autoheal } from "./components/autoheal";
 import { Backups } from "./components/backups";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./components/database";
+import { ImagePruning } from "./components/imagePruning";
 import { Networks } from "./components/networks";
 import { Proxy } from "./components/proxy";
 import { Secrets } from "./components/secrets";
@@ -137,6 +138,14 @@ export function buildStack(settings: Settings) {
 
     const autoheal = new Autoheal("autoheal", { host, prefix });
 
+    const pruning = new ImagePruning("prune", {
+        host,
+        prefix,
+        repositories: [`${prefix}-db`, `${prefix}-backup`, ...(app.image === undefined ? [`${prefix}-app`] : [])],
+        images: [database.image, backups.image, appServer.image],
+        after: [appServer.web, backups.container],
+    });
+
     const outputs = {
         siteUrl: hosts.apply((names) => siteUrl(settings, names[0])),
         hostAddress: host.address,
@@ -152,5 +161,5 @@ export function buildStack(settings: Settings) {
         databaseUrl: database.connectionUrl,
         superuserPassword: secrets.superuserPassword,
     };
-    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal } };
+    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning } };
 }

@@ -1,13 +1,14 @@
 import * as path from "path";
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { projectRoot, Settings } from "../config/settings";
-import { Host } from "../targets/host";
+import { Host, onHost } from "../targets/host";
 import { autohealLabels } from "./autoheal";
 import { Database } from "./database";
 import { commandHealthcheck, httpHealthcheck } from "./healthchecks";
 import { buildImage, pullImage } from "./images";
-import { releaseCommand } from "./release";
+import { releaseCommand, renderReleaseCleanup, renderReleaseRun } from "./release";
 import { StorageVolume } from "./volumes";
 
 export const APP_HOSTNAME = "web";
@@ -100,13 +101,20 @@ export interface AppServerArgs {
  */
 export class AppServer extends pulumi.ComponentResource {
     readonly image: pulumi.Output<string>;
-    readonly release: docker.Container;
+    /** The release step: a one-shot container run on the host; the deploy stops when it fails. */
+    readonly release: command.local.Command;
+    /** What the release runs, for tests and operators: command, environment (secret), mounts. */
+    readonly releaseSpec: {
+        command: string[];
+        environment: pulumi.Output<string[]>;
+        mounts: pulumi.Output<{ source: string; target: string }[]>;
+    };
     readonly web: docker.Container;
     readonly upstream: string;
 
     constructor(name: string, args: AppServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:AppServer", name, {}, opts);
-        const childOpts = { parent: this, provider: args.host.provider };
+        const childOpts = onHost(args.host, this);
         const app = args.app;
         this.upstream = `${APP_HOSTNAME}:${app.port}`;
         const context = path.resolve(projectRoot(), app.context);
@@ -115,25 +123,39 @@ export class AppServer extends pulumi.ComponentResource {
             : buildImage(`${name}-image`, { repository: `${args.prefix}-app`, context, dockerfile: path.join(context, app.dockerfile) }, childOpts);
 
         const appVolumes = [args.static.mount(app.staticRoot), args.media.mount(app.mediaRoot)];
-        this.release = new docker.Container(`${name}-release`, {
-            image: this.image,
+        this.releaseSpec = {
             command: releaseCommand(app.releaseCommand),
-            envs: args.environment,
-            volumes: appVolumes,
-            networksAdvanced: [{ name: args.backend.name }],
-            // Run to completion, keep the exit code and logs, never restart.
-            mustRun: false,
-            attach: true,
-            logs: true,
-            restart: "no",
-        }, { ...childOpts, dependsOn: [args.database] });
-
-        const released = this.release.exitCode.apply((code) => {
-            if (code !== 0) {
-                throw new Error(`the release step exited with ${code}; the running web container was left as it was. ` +
-                    "Its output is in the release container's logs (pulumi stack output is not needed: `docker logs` on the host).");
-            }
-            return String(code);
+            environment: args.environment,
+            mounts: pulumi.all([args.static.name, args.media.name]).apply(([staticSource, mediaSource]) => [
+                { source: staticSource, target: app.staticRoot },
+                { source: mediaSource, target: app.mediaRoot },
+            ]),
+        };
+        const releaseName = `${args.prefix}-release`;
+        const script = pulumi.all([this.image, args.backend.name, this.releaseSpec.mounts]).apply(([image, network, mounts]) =>
+            renderReleaseRun({
+                name: releaseName,
+                image,
+                network,
+                mounts,
+                command: this.releaseSpec.command,
+                timeoutSeconds: app.releaseTimeoutMinutes * 60,
+            }));
+        // A command, not a docker.Container: a failed command is not recorded, so the next `up`
+        // runs the release again, while the provider's one-shot container keeps a failed exit code
+        // in the state and nothing re-runs it until its inputs change.
+        this.release = new command.local.Command(`${name}-release`, {
+            create: script.apply((s) => args.host.shell(s)),
+            delete: args.host.shell(renderReleaseCleanup(releaseName)),
+            stdin: pulumi.secret(args.environment.apply((entries) => `${entries.join("\n")}\n`)),
+            triggers: [args.host.machineId ?? ""],
+            logging: "stdoutAndStderr",
+        }, {
+            parent: this,
+            dependsOn: [args.database],
+            deleteBeforeReplace: true,
+            additionalSecretOutputs: ["stdout", "stderr"],
+            customTimeouts: { create: `${app.releaseTimeoutMinutes + 5}m` },
         });
 
         this.web = new docker.Container(`${args.prefix}-web`, {
@@ -147,18 +169,21 @@ export class AppServer extends pulumi.ComponentResource {
             ],
             ports: args.publishPort === undefined ? [] : [{ internal: app.port, external: args.publishPort }],
             healthcheck: appHealthcheck(app),
-            labels: pulumi.all([args.labels ?? [], released]).apply(([labels, exitCode]) => [
-                ...autohealLabels(APP_STOP_TIMEOUT_SECONDS),
-                { label: "webstack.release.exit-code", value: exitCode },
-                ...labels,
-            ]),
+            labels: pulumi.output(args.labels ?? []).apply((labels) => [...autohealLabels(APP_STOP_TIMEOUT_SECONDS), ...labels]),
             stopTimeout: APP_STOP_TIMEOUT_SECONDS,
             destroyGraceSeconds: APP_STOP_TIMEOUT_SECONDS,
             restart: "unless-stopped",
             // A replacement must pass its healthcheck before the old container is removed.
             wait: true,
             waitTimeout: 300,
-        }, { ...childOpts, dependsOn: [this.release] });
-        this.registerOutputs({ web: this.web.name, release: this.release.name });
+        }, {
+            ...childOpts,
+            dependsOn: [this.release],
+            // The provider marks containers delete-before-replace; the engine honours an explicit
+            // false. With an auto-generated name both run at once, and the proxy finds either by
+            // the "web" alias until the old one is gone: a deploy without an outage.
+            deleteBeforeReplace: false,
+        });
+        this.registerOutputs({ web: this.web.name });
     }
 }

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Host } from "../targets/host";
+import { Host, onHost } from "../targets/host";
 import { PINNED_IMAGES, pullImage } from "./images";
 
 /** Labels that put a container under autoheal's watch, with the grace it needs to stop. */
@@ -31,7 +31,7 @@ export class Autoheal extends pulumi.ComponentResource {
 
     constructor(name: string, args: AutohealArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Autoheal", name, {}, opts);
-        const childOpts = { parent: this, provider: args.host.provider };
+        const childOpts = onHost(args.host, this);
         const image = pullImage(`${name}-image`, PINNED_IMAGES.autoheal, childOpts);
         this.container = new docker.Container(name, {
             name: `${args.prefix}-autoheal`,

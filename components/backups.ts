@@ -2,20 +2,22 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { projectRoot } from "../config/settings";
-import { Host } from "../targets/host";
+import { Host, onHost } from "../targets/host";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./database";
-import { Healthcheck } from "./healthchecks";
+import { goDuration, Healthcheck } from "./healthchecks";
 import { buildPostgresImage } from "./images";
 import { StorageVolume } from "./volumes";
 
 export const BACKUP_DIR = "/backups";
+/** Long enough for a dump in progress to finish when the container is stopped or replaced. */
+export const BACKUP_STOP_TIMEOUT_SECONDS = 600;
 
 /** Unhealthy when the last scheduled backup failed or none succeeded for 26 hours. */
 export const BACKUP_HEALTHCHECK: Healthcheck = {
     tests: ["CMD-SHELL", "find /tmp/last-backup-ok -mmin -1560 | grep -q ."],
-    interval: "5m",
-    timeout: "10s",
-    startPeriod: "1m",
+    interval: goDuration(5 * 60),
+    timeout: goDuration(10),
+    startPeriod: goDuration(60),
     retries: 1,
 };
 
@@ -64,11 +66,12 @@ export function backupEnvironment(o: {
  */
 export class Backups extends pulumi.ComponentResource {
     readonly container: docker.Container;
+    readonly image: pulumi.Output<string>;
 
     constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Backups", name, {}, opts);
-        const childOpts = { parent: this, provider: args.host.provider };
-        const image = buildPostgresImage(`${name}-image`, {
+        const childOpts = onHost(args.host, this);
+        const image = this.image = buildPostgresImage(`${name}-image`, {
             repository: `${args.prefix}-backup`,
             context: path.join(projectRoot(), "images", "backup"),
             postgresVersion: args.postgresVersion,
@@ -97,6 +100,9 @@ export class Backups extends pulumi.ComponentResource {
             healthcheck: BACKUP_HEALTHCHECK,
             // Unhealthy means a backup failed: that needs an operator. A restart would only hide it.
             labels: [{ label: "autoheal", value: "false" }],
+            // A stop during a dump waits for the dump (schedule.sh acts on TERM between backups).
+            stopTimeout: BACKUP_STOP_TIMEOUT_SECONDS,
+            destroyGraceSeconds: BACKUP_STOP_TIMEOUT_SECONDS,
             restart: "unless-stopped",
         }, { ...childOpts, dependsOn: [args.database] });
         this.registerOutputs({ container: this.container.name });

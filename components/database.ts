@@ -2,7 +2,7 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { projectRoot } from "../config/settings";
-import { Host } from "../targets/host";
+import { Host, onHost } from "../targets/host";
 import { autohealLabels } from "./autoheal";
 import { databaseHealthcheck } from "./healthchecks";
 import { buildPostgresImage } from "./images";
@@ -35,7 +35,7 @@ export class Database extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Database", name, {}, opts);
-        const childOpts = { parent: this, provider: args.host.provider };
+        const childOpts = onHost(args.host, this);
 
         this.image = buildPostgresImage(`${name}-image`, {
             repository: `${args.prefix}-db`,

@@ -1,3 +1,19 @@
+/**
+ * A duration written as Go's time.Duration.String() writes it ("1m0s", "1h0m0s"), which is how the
+ * docker provider reads healthcheck durations back. Any other spelling ("60s") differs from the
+ * state on every preview, a change that never settles.
+ */
+export function goDuration(seconds: number): string {
+    if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`goDuration: expected whole seconds, got ${seconds}`);
+    if (seconds === 0) return "0s";
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    if (h > 0) return `${h}h${m}m${s}s`;
+    if (m > 0) return `${m}m${s}s`;
+    return `${s}s`;
+}
+
 /** Healthchecks in the docker provider's shape. Pure, so tests can run the commands for real. */
 export interface Healthcheck {
     tests: string[];
@@ -11,9 +27,9 @@ export interface Healthcheck {
 export function databaseHealthcheck(user: string, database: string): Healthcheck {
     return {
         tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", user, "-d", database],
-        interval: "10s",
-        timeout: "5s",
-        startPeriod: "120s",
+        interval: goDuration(10),
+        timeout: goDuration(5),
+        startPeriod: goDuration(120),
         retries: 6,
     };
 }
@@ -38,13 +54,13 @@ const HTTP_PROBE = [
 export function httpHealthcheck(port: number, path: string): Healthcheck {
     return {
         tests: ["CMD", "python3", "-c", HTTP_PROBE, `http://localhost:${port}${path}`],
-        interval: "30s",
-        timeout: "5s",
-        startPeriod: "60s",
+        interval: goDuration(30),
+        timeout: goDuration(5),
+        startPeriod: goDuration(60),
         retries: 3,
     };
 }
 
 export function commandHealthcheck(command: string[]): Healthcheck {
-    return { tests: ["CMD", ...command], interval: "30s", timeout: "5s", startPeriod: "60s", retries: 3 };
+    return { tests: ["CMD", ...command], interval: goDuration(30), timeout: goDuration(5), startPeriod: goDuration(60), retries: 3 };
 }

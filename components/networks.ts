@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Host } from "../targets/host";
+import { Host, onHost } from "../targets/host";
 
 export interface NetworksArgs {
     host: Host;
@@ -14,7 +14,7 @@ export class Networks extends pulumi.ComponentResource {
 
     constructor(name: string, args: NetworksArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Networks", name, {}, opts);
-        const childOpts = { parent: this, provider: args.host.provider };
+        const childOpts = onHost(args.host, this);
         this.backend = new docker.Network(`${name}-backend`, { name: `${args.prefix}-backend`, internal: true }, childOpts);
         this.frontend = new docker.Network(`${name}-frontend`, { name: `${args.prefix}-frontend` }, childOpts);
         this.registerOutputs({ backend: this.backend.name, frontend: this.frontend.name });

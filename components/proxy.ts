@@ -2,13 +2,13 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { Settings } from "../config/settings";
-import { Host } from "../targets/host";
+import { Host, onHost } from "../targets/host";
 import { AppServer } from "./appServer";
 import { autohealLabels } from "./autoheal";
 import {
     ACME_WEBROOT, CERTIFICATE_HEALTH_PROBE, LETSENCRYPT_DIR, NGINX_TLS_DIR, renderCertbotLoop, renderCertificateWatcher,
 } from "./certificates";
-import { commandHealthcheck } from "./healthchecks";
+import { commandHealthcheck, goDuration } from "./healthchecks";
 import { PINNED_IMAGES, pullImage } from "./images";
 import { renderNginxSite } from "./nginxConfig";
 import { TRAEFIK_ACME_DIR, traefikArguments } from "./traefikConfig";
@@ -46,7 +46,7 @@ export class Proxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Proxy", name, {}, opts);
-        const childOpts = { parent: this, provider: args.host.provider };
+        const childOpts = onHost(args.host, this);
         const image = pullImage(`${name}-image`, PINNED_IMAGES[args.kind], childOpts);
         const tlsOn = args.edge.tls !== "off";
         const common = {
@@ -133,9 +133,9 @@ export class Proxy extends pulumi.ComponentResource {
                 volumes: [volumes.certificates!.mount(LETSENCRYPT_DIR), volumes.acmeChallenges!.mount(ACME_WEBROOT)],
                 healthcheck: {
                     tests: ["CMD", "python3", "-c", CERTIFICATE_HEALTH_PROBE],
-                    interval: "1h",
-                    timeout: "10s",
-                    startPeriod: "15m",
+                    interval: goDuration(3600),
+                    timeout: goDuration(10),
+                    startPeriod: goDuration(15 * 60),
                     retries: 3,
                 },
                 labels: autohealLabels(10),

@@ -36,3 +36,65 @@ esac
 export function releaseCommand(configured: string[]): string[] {
     return configured.length > 0 ? configured : ["sh", "-c", DJANGO_RELEASE_SCRIPT];
 }
+
+export interface ReleaseRunOptions {
+    /** Container name on the host; a failed run is kept under it for `docker logs`. */
+    name: string;
+    image: string;
+    network: string;
+    /** -v sources (volume names or host directories) and their paths in the container. */
+    mounts: { source: string; target: string; readOnly?: boolean }[];
+    command: string[];
+    timeoutSeconds: number;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The shell script that runs the release on the host's engine with the docker CLI, its
+ * environment read as an env file from standard input (so that no secret is on a command line).
+ * It exits with the release's own code, or 124 when the release ran out of time, and says which.
+ * A non-zero exit fails the Pulumi step, so nothing is recorded and the next `up` runs it again:
+ * the docker provider's one-shot container never fails on an exit code (it only records it).
+ */
+export function renderReleaseRun(o: ReleaseRunOptions): string {
+    const mounts = o.mounts.map((m) => `-v ${quote(`${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`)}`).join(" ");
+    return `set -u
+name=${quote(o.name)}
+docker rm -f "$name" >/dev/null 2>&1 || true
+if ! docker create --name "$name" --env-file /dev/stdin --network ${quote(o.network)} ${mounts} \\
+        --label webstack.release=true ${quote(o.image)} ${o.command.map(quote).join(" ")} >/dev/null; then
+    echo "release: could not create the release container from ${o.image}" >&2
+    exit 1
+fi
+state=$(mktemp -d)
+(
+    i=0
+    while [ "$i" -lt ${o.timeoutSeconds} ]; do
+        sleep 1
+        i=$((i + 1))
+        [ -d "$state" ] && [ ! -e "$state/done" ] || exit 0
+    done
+    touch "$state/timed-out"
+    docker stop -t 30 "$name"
+) </dev/null >/dev/null 2>&1 &
+docker start -a "$name"
+code=$?
+touch "$state/done"
+if [ -e "$state/timed-out" ]; then
+    echo "release: timed out after ${o.timeoutSeconds} s (releaseTimeoutMinutes) and was stopped; the running web container was left as it was" >&2
+    code=124
+elif [ "$code" -ne 0 ]; then
+    echo "release: exited with $code; the running web container was left as it was. Its output is above and in \\\`docker logs ${o.name}\\\` on the host; fix the cause and run pulumi up again" >&2
+else
+    docker rm "$name" >/dev/null 2>&1 || true
+fi
+rm -rf "$state"
+exit "$code"
+`;
+}
+
+/** Removes a release container left behind by a failed run. */
+export function renderReleaseCleanup(name: string): string {
+    return `docker rm -f ${quote(name)} >/dev/null 2>&1 || true`;
+}

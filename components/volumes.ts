@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Host } from "../targets/host";
+import { Host, onHost } from "../targets/host";
 
 /** A place for files that outlive containers: a named volume or a directory on durable storage. */
 export interface StorageVolume {
@@ -34,14 +34,16 @@ export class Volumes extends pulumi.ComponentResource {
             const volume = new docker.Volume(`${name}-${suffix}`, {
                 name: `${args.prefix}-${suffix}`,
                 labels: [{ label: "webstack.volume", value: suffix }],
-            }, { parent: this, provider: args.host.provider, ...extra });
+            }, { ...onHost(args.host, this), ...extra });
             return {
                 name: volume.name,
                 mount: (containerPath, readOnly = false) => ({ volumeName: volume.name, containerPath, readOnly }),
             };
         };
         const dataDir = args.host.dataDir;
-        const protection = { protect: args.protectData, retainOnDelete: args.protectData };
+        // A named volume on a machine that can be replaced goes with it: protect would only block the
+        // replacement. Retained on delete all the same, so a destroy never removes data itself.
+        const protection = { protect: args.protectData && args.host.machineId === undefined, retainOnDelete: args.protectData };
         // On durable host storage, a directory of the block volume (created and protected by the target).
         const durable = (suffix: string, directory: string): StorageVolume => dataDir === undefined
             ? named(suffix, protection)

@@ -63,6 +63,7 @@ export interface Settings {
         healthcheckPath: string;
         healthcheckCommand: string[];
         releaseCommand: string[];
+        releaseTimeoutMinutes: number;
         staticRoot: string;
         staticUrl: string;
         mediaRoot: string;
@@ -116,6 +117,7 @@ export const PARSERS = {
     appHealthcheckPath: v.urlPath,
     appHealthcheckCommand: v.stringList,
     appReleaseCommand: v.stringList,
+    releaseTimeoutMinutes: v.integer(1, 1440),
     appStaticRoot: v.absolutePath,
     appStaticUrl: v.urlPrefix,
     appMediaRoot: v.absolutePath,
@@ -144,7 +146,7 @@ export class ConfigError extends Error {
     constructor(readonly stack: string, readonly problems: string[]) {
         super(
             `Stack "${stack}" has invalid configuration; nothing was changed. Fix these with ` +
-                "`pulumi config set <key> <value>` and run again:\n" +
+                "`pulumi config set <key> <value>` (a list: `pulumi config set --path '<key>[0]' <value>`) and run again:\n" +
                 problems.map((p) => `  - ${p}`).join("\n"),
         );
         this.name = "ConfigError";
@@ -176,7 +178,8 @@ export function parseSettings(raw: RawConfig): Settings {
             parsed[name] = (parse as (v: string) => unknown)(value);
         } catch (err) {
             if (!(err instanceof v.InvalidValue)) throw err;
-            problems.push(`${key(name)}: expected ${err.message}, got ${JSON.stringify(value)}`);
+            problems.push(`${key(name)}: expected ${err.message}, got ${JSON.stringify(value)}` +
+                (v.isListParser(parse) ? `; ${listHint(key(name))}` : ""));
         }
     }
     const p = parsed as Parsed;
@@ -251,6 +254,7 @@ export function parseSettings(raw: RawConfig): Settings {
             healthcheckPath: p.appHealthcheckPath,
             healthcheckCommand: p.appHealthcheckCommand,
             releaseCommand: p.appReleaseCommand,
+            releaseTimeoutMinutes: p.releaseTimeoutMinutes,
             staticRoot: p.appStaticRoot,
             staticUrl: p.appStaticUrl,
             mediaRoot: p.appMediaRoot,
@@ -274,15 +278,23 @@ export function parseSettings(raw: RawConfig): Settings {
     };
 }
 
+/**
+ * How a list is set: `pulumi config set key value` stores a string, which the CLI then refuses
+ * for an array key, so the advice is the --path form or a YAML list.
+ */
+export function listHint(fullKey: string, example = "<value>"): string {
+    return `set items with \`pulumi config set --path '${fullKey}[0]' ${example}\` (then [1], ...) or as a YAML list under ${fullKey} in the stack file`;
+}
+
 /** Rules that involve more than one key. */
 function crossChecks(p: Parsed, environment: Environment, awsRegion: string | undefined, key: (n: string) => string): string[] {
     const problems: string[] = [];
     const cloud = p.target !== "local";
     if (cloud && p.sshPublicKeys.length === 0) {
-        problems.push(`${key("sshPublicKeys")}: target ${p.target} needs at least one public key, for example ["ssh-ed25519 AAAA... you@laptop"]`);
+        problems.push(`${key("sshPublicKeys")}: target ${p.target} needs at least one public key; ${listHint(key("sshPublicKeys"), "'ssh-ed25519 AAAA... you@laptop'")}`);
     }
     if (cloud && p.sshAllowedCidrs.length === 0) {
-        problems.push(`${key("sshAllowedCidrs")}: target ${p.target} needs the CIDRs allowed to reach SSH (the docker provider connects over it), for example ["203.0.113.7/32"]`);
+        problems.push(`${key("sshAllowedCidrs")}: target ${p.target} needs the CIDRs allowed to reach SSH (the docker provider connects over it); ${listHint(key("sshAllowedCidrs"), "203.0.113.7/32")}`);
     }
     if (environment === "prod" && p.sshAllowedCidrs.some(v.isWorldOpen)) {
         problems.push(`${key("sshAllowedCidrs")}: SSH open to the whole Internet (${p.sshAllowedCidrs.filter(v.isWorldOpen).join(", ")}) is refused on prod; list your own addresses, such as 203.0.113.7/32`);

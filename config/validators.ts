@@ -26,7 +26,13 @@ export function boolean(value: string): boolean {
     return value === "true";
 }
 
-export function stringList(value: string): string[] {
+/** Parsers of `type: array` keys carry this mark, so errors can show how lists are set. */
+export const LIST = Symbol("list");
+export type ListParser = ((value: string) => string[]) & { [LIST]: true };
+const asList = (parse: (value: string) => string[]): ListParser => Object.assign(parse, { [LIST]: true as const });
+export const isListParser = (parse: unknown): boolean => typeof parse === "function" && LIST in parse;
+
+export const stringList = asList(function stringList(value: string): string[] {
     let parsed: unknown;
     try {
         parsed = JSON.parse(value);
@@ -37,11 +43,11 @@ export function stringList(value: string): string[] {
         throw new InvalidValue("a list of strings");
     }
     return parsed as string[];
-}
+});
 
 /** A list whose every item passes `check`; the error names the first bad item. */
-export function listOf(check: (item: string) => unknown, form: string) {
-    return (value: string): string[] => {
+export function listOf(check: (item: string) => unknown, form: string): ListParser {
+    return asList((value: string): string[] => {
         const items = stringList(value);
         for (const item of items) {
             try {
@@ -51,7 +57,7 @@ export function listOf(check: (item: string) => unknown, form: string) {
             }
         }
         return items;
-    };
+    });
 }
 
 export function matching(pattern: RegExp, form: string) {
@@ -113,9 +119,10 @@ export const sshPublicKey = matching(
     "an OpenSSH public key line such as 'ssh-ed25519 AAAAC3... you@laptop'",
 );
 
+/** One line: the release reads the environment as an env file, a line per variable. */
 export const environmentEntry = matching(
-    /^[A-Za-z_][A-Za-z0-9_]*=.*$/s,
-    "KEY=value",
+    /^[A-Za-z_][A-Za-z0-9_]*=[^\n]*$/,
+    "KEY=value on one line",
 );
 
 export const urlPath = matching(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, "an absolute URL path such as /accounts/login/");

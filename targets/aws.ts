@@ -91,6 +91,9 @@ export class AwsHost extends pulumi.ComponentResource {
                 dataDevices: ebsDevicePaths(volumeId),
             })),
             // Two hops: the backup container reaches the instance role's credentials through Docker's bridge.
+            // cloud-init runs once per instance: new user data (an SSH key, say) needs a new instance,
+            // not the stop/start AWS does by default. Data lives on the EBS volume, reattached.
+            userDataReplaceOnChange: true,
             metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2 },
             rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: s.host.rootVolumeSizeGb },
             tags,
@@ -105,13 +108,14 @@ export class AwsHost extends pulumi.ComponentResource {
             volumeId: this.volume.id,
             instanceId: this.instance.id,
             stopInstanceBeforeDetaching: true,
-        }, { parent: this });
+            // A volume is attached to one instance at a time: detach from the old machine first.
+        }, { parent: this, deleteBeforeReplace: true });
 
         this.elasticIp = new aws.ec2.Eip(name, { domain: "vpc", tags }, { parent: this });
         const association = new aws.ec2.EipAssociation(name, {
             allocationId: this.elasticIp.allocationId,
             instanceId: this.instance.id,
-        }, { parent: this });
+        }, { parent: this, deleteBeforeReplace: true });
 
         if (s.domain !== undefined && s.dnsZone !== undefined) {
             const zone = aws.route53.getZoneOutput({ name: s.dnsZone, privateZone: false }, invoke);
@@ -135,6 +139,7 @@ export class AwsHost extends pulumi.ComponentResource {
                 // The instance role grants access; no keys are handed to the host.
                 credentials: pulumi.output([]),
             },
+            machineId: this.instance.id,
         }, this);
         this.registerOutputs({ address: this.host.address });
     }

@@ -52,13 +52,15 @@ export class DigitalOceanHost extends pulumi.ComponentResource {
         const attachment = new digitalocean.VolumeAttachment(`${name}-data`, {
             dropletId,
             volumeId: this.volume.id,
-        }, { parent: this });
+            // A volume is attached to one droplet at a time: detach from the old machine first.
+        }, { parent: this, deleteBeforeReplace: true });
 
         this.reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region }, { parent: this });
         const assignment = new digitalocean.ReservedIpAssignment(`${name}-ip`, {
             ipAddress: this.reservedIp.ipAddress,
             dropletId,
-        }, { parent: this });
+            // Deleting the old assignment unassigns the IP, wherever it points by then.
+        }, { parent: this, deleteBeforeReplace: true });
 
         const rules = ingressRules(s);
         this.firewall = new digitalocean.Firewall(name, {
@@ -117,6 +119,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource {
             triggers: [this.droplet.id, attachment.id],
             dependsOn: [attachment, assignment, this.firewall],
             backupStore,
+            machineId: this.droplet.id,
         }, this);
         this.registerOutputs({ address: this.host.address });
     }

@@ -19,6 +19,22 @@ export interface Host {
     sshCommand?: pulumi.Output<string>;
     /** Off-host object storage for database backups. Undefined: backups stay on a local volume. */
     backupStore?: BackupStore;
+    /**
+     * The machine's identity (droplet or instance id), when the target can replace the machine
+     * behind an unchanged address. Everything on the engine is replaced with it, because a new
+     * machine starts empty. Undefined: the engine outlives every deploy (local, ssh).
+     */
+    machineId?: pulumi.Output<string>;
+    /**
+     * A shell command, run where pulumi runs, that runs `script` on the host with the docker CLI
+     * at hand, passing standard input through: the script itself locally, over ssh otherwise.
+     */
+    shell(script: string): pulumi.Output<string>;
+}
+
+/** Options for a resource on the host's engine: its provider, and replacement with the machine. */
+export function onHost(host: Host, parent: pulumi.Resource): pulumi.CustomResourceOptions {
+    return { parent, provider: host.provider, ...(host.machineId === undefined ? {} : { replacementTrigger: host.machineId }) };
 }
 
 /** An S3-compatible bucket the backup container uploads to. */

@@ -13,6 +13,11 @@ export function sshOptions(o: { knownHostsFile: string; privateKeyPath?: string 
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** ssh running `script` on the host, non-interactive, standard input passed through. */
+export function sshCommand(o: { user: string; address: string; sshOptions: string[]; script: string }): string {
+    return `ssh -o BatchMode=yes ${o.sshOptions.map(quote).join(" ")} ${quote(`${o.user}@${o.address}`)} ${quote(o.script)}`;
+}
+
 /**
  * A shell script, run on the operator's machine, that waits until the new host has finished
  * cloud-init, mounted its data volume and started Docker, then grows the data filesystem to the

@@ -7,5 +7,6 @@ export function localHost(name: string, opts?: pulumi.CustomResourceOptions): Ho
     return {
         provider: new docker.Provider(name, {}, opts),
         address: pulumi.output("localhost"),
+        shell: (script) => pulumi.output(script),
     };
 }

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../config/settings";
 import { DATA_MOUNT } from "./cloudInit";
 import { BackupStore, Host } from "./host";
-import { renderWaitForHost, sshOptions } from "./hostReady";
+import { renderWaitForHost, sshCommand, sshOptions } from "./hostReady";
 
 export interface RemoteHostArgs {
     settings: Settings;
@@ -14,6 +14,8 @@ export interface RemoteHostArgs {
     /** What must exist before the host can be reached (firewall, IP assignment, volume). */
     dependsOn: pulumi.Resource[];
     backupStore: BackupStore;
+    /** The droplet or instance id: a new machine gets every container anew. */
+    machineId: pulumi.Output<string>;
 }
 
 /**
@@ -35,8 +37,10 @@ export function connectRemoteHost(name: string, args: RemoteHostArgs, parent: pu
     const provider = new docker.Provider(`${name}-docker`, {
         host: pulumi.interpolate`ssh://${user}@${args.address}`,
         sshOpts: options,
-        // pull-request previews run without access to the host.
-        disableDockerDaemonCheck: pulumi.runtime.isDryRun(),
+        // Always on, so that previews (pull-request checks without access to the host) and updates
+        // configure the provider alike: a value that differed between them showed as a provider
+        // change on every preview. The readiness step above has already checked the engine.
+        disableDockerDaemonCheck: true,
     }, { parent, dependsOn: [ready] });
 
     return {
@@ -44,6 +48,8 @@ export function connectRemoteHost(name: string, args: RemoteHostArgs, parent: pu
         address: args.address,
         dataDir: DATA_MOUNT,
         backupStore: args.backupStore,
+        machineId: args.machineId,
+        shell: (script) => args.address.apply((address) => sshCommand({ user, address, sshOptions: options, script })),
         sshCommand: pulumi.interpolate`ssh ${settings.host.sshPrivateKeyPath ? `-i ${settings.host.sshPrivateKeyPath} ` : ""}${user}@${args.address}`,
     };
 }

@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { expect } from "chai";
-import { renderStack, container, containerCommand, containerEnv, healthcheckCommand, withUrlPort } from "./program";
+import { releaseOf, renderStack, container, containerCommand, containerEnv, healthcheckCommand, withUrlPort } from "./program";
 import { appEnv, Gunicorn, Postgres, requireBinary, requireDjangoApp, requirePostgres, run, runInApp, tempDir } from "./servers";
 
 describe("healthchecks: the web container's probe against a real gunicorn", function () {
@@ -33,7 +33,7 @@ describe("healthchecks: the web container's probe against a real gunicorn", func
             // gunicorn trusts X-Forwarded-* from the proxy's network; here the proxy would be local.
             FORWARDED_ALLOW_IPS: "127.0.0.1",
         });
-        const release = await runInApp(containerCommand(container(resources, "app-release")), env);
+        const release = await runInApp(releaseOf(resources).command, env);
         if (release.code !== 0) throw new Error(`the release step failed (${release.code}):\n${release.output}`);
         web = await Gunicorn.start(containerCommand(webContainer), env);
     });

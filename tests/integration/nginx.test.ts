@@ -9,7 +9,7 @@ import * as path from "path";
 import * as zlib from "zlib";
 import { expect } from "chai";
 import { renderNginxSite } from "../../components/nginxConfig";
-import { renderStack, container, containerCommand, containerEnv, healthcheckCommand, withUrlPort } from "./program";
+import { releaseOf, renderStack, container, containerCommand, containerEnv, healthcheckCommand, withUrlPort } from "./program";
 import {
     APP_DIR, appEnv, baseEnv, cookies, freePort, Gunicorn, httpGet, httpRequest, Nginx, Postgres, requireBinary,
     requireDjangoApp, requirePostgres, run, RunResult, runInApp, tempDir,
@@ -106,7 +106,7 @@ describe("nginx: the program's site config in front of the app", function () {
         });
         staticUrl = env.DJANGO_STATIC_URL;
         mediaUrl = env.DJANGO_MEDIA_URL;
-        const release = await runInApp(containerCommand(container(resources, "app-release")), env);
+        const release = await runInApp(releaseOf(resources).command, env);
         if (release.code !== 0) throw new Error(`the release step failed (${release.code}):\n${release.output}`);
         web = await Gunicorn.start(containerCommand(webContainer), env);
 

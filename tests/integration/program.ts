@@ -6,10 +6,25 @@ import { ofType, Registered, runWithConfig, stackConfig, unwrap } from "../harne
 import { readSettings } from "../../config/settings";
 import { buildStack } from "../../stack";
 
+const releaseCommands = new WeakMap<Registered[], string[]>();
+
 /** Registers the stack's resources under mocks, with Pulumi.<stack>.yaml and `overrides`. */
 export async function renderStack(stack: string, overrides: Record<string, unknown> = {}): Promise<Registered[]> {
-    const { resources } = await runWithConfig(stack, stackConfig(stack, overrides), () => buildStack(readSettings()));
+    const { resources, result } = await runWithConfig(stack, stackConfig(stack, overrides), () => buildStack(readSettings()));
+    releaseCommands.set(resources, result.parts.app.releaseSpec.command);
     return resources;
+}
+
+/**
+ * The release step as the program runs it: its command, and its environment exactly as the
+ * release command resource sends it (the env file on standard input).
+ */
+export function releaseOf(resources: Registered[]): { command: string[]; env: Record<string, string> } {
+    const release = ofType(resources, "command:local:Command").find((c) => c.name.endsWith("-release"));
+    const command = releaseCommands.get(resources);
+    if (release === undefined || command === undefined) throw new Error("the stack has no release step");
+    const lines = String(unwrap(release.inputs.stdin)).split("\n").filter((l) => l !== "");
+    return { command, env: Object.fromEntries(lines.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) };
 }
 
 /**

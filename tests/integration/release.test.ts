@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { expect } from "chai";
-import { renderStack, container, containerCommand, containerEnv } from "./program";
+import { releaseOf, renderStack, container, containerEnv } from "./program";
 import { APP_DIR, appEnv, Postgres, requireDjangoApp, requirePostgres, RunResult, runInApp, tempDir } from "./servers";
 
 /** Every file under `dir`: relative path to sha256 of its content. */
@@ -47,14 +47,14 @@ describe("release: the program's release command against a real database", funct
         requirePostgres();
         requireDjangoApp();
         const resources = await renderStack("dev");
-        const release = container(resources, "app-release");
-        command = containerCommand(release);
+        const release = releaseOf(resources);
+        command = release.command;
         tmp = tempDir("release");
         pg = await Postgres.start({ containerEnv: containerEnv(container(resources, "-db")) });
         staticRoot = path.join(tmp.path, "static");
         fs.mkdirSync(staticRoot);
         // The program's environment; only the database address and the volume paths are the test's.
-        env = appEnv(containerEnv(release), {
+        env = appEnv(release.env, {
             ...pg.appOverrides(),
             DJANGO_STATIC_ROOT: staticRoot,
             DJANGO_MEDIA_ROOT: path.join(tmp.path, "media"),

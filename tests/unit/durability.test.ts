@@ -30,8 +30,9 @@ describe("data durability", () => {
 
         // Growing the volume re-runs the host step that grows its filesystem.
         const grown = await evaluate("stage", { dataVolumeSizeGb: 40 });
-        expect(one(grown.resources, "command:local:Command").inputs.triggers).to.include("40");
-        expect(one(before.resources, "command:local:Command").inputs.triggers).to.include("10");
+        const ready = (r: Registered[]) => ofType(r, "command:local:Command").find((c) => c.name.endsWith("-ready"))!;
+        expect(ready(grown.resources).inputs.triggers).to.include("40");
+        expect(ready(before.resources).inputs.triggers).to.include("10");
 
         const aws = async (instanceType: string) => one((await evaluate("prod", { awsInstanceType: instanceType })).resources, "aws:ebs/volume:Volume");
         const [small, large] = [await aws("t3.small"), await aws("m6i.large")];
@@ -44,7 +45,10 @@ describe("data durability", () => {
             const data = resources.filter((r) => /(-data|-pgdata|-media|-backups)$/.test(r.name) &&
                 /Volume|Bucket$/.test(r.type) && !r.type.includes("Attachment"));
             expect(data.length, stack).to.be.greaterThan(1);
-            return data.map((r) => [r.name, !!r.opts.protect && !!r.opts.retainOnDelete]);
+            // A named volume on a cloud machine goes with the machine: retained on delete, but not
+            // protected, which would only block the machine's replacement.
+            const onMachine = (r: Registered) => r.type === "docker:index/volume:Volume" && stack !== "dev";
+            return data.map((r) => [r.name, (onMachine(r) || !!r.opts.protect) && !!r.opts.retainOnDelete]);
         };
         expect((await protectedIn("prod")).every(([, p]) => p)).to.equal(true);
         expect((await protectedIn("dev")).every(([, p]) => !p)).to.equal(true);

@@ -22,7 +22,7 @@ const longRunning = (run: Run<Stack>) => containers(run).filter((c) => c.inputs.
 function expectTopology(run: Run<Stack>, proxy: "nginx" | "traefik", https = false) {
     const names = containers(run).map((c) => (c.name.endsWith("-web") ? "web" : c.name)).sort();
     const certbot = proxy === "nginx" && https ? ["proxy-certbot"] : [];
-    expect(names).to.deep.equal(["app-release", "autoheal", "backup", "db", "proxy", ...certbot, "web"].sort());
+    expect(names).to.deep.equal(["autoheal", "backup", "db", "prune", "proxy", ...certbot, "web"].sort());
 
     const db = container(run, "db");
     expect(db.inputs.ports ?? []).to.deep.equal([]);
@@ -41,10 +41,11 @@ function expectTopology(run: Run<Stack>, proxy: "nginx" | "traefik", https = fal
     expect(web.inputs.command).to.deep.equal(["gunicorn", "--bind", "0.0.0.0:8000", "config.wsgi:application"]);
     expect(web.opts.dependsOn, "web waits for the release").to.be.an("array").that.is.not.empty;
 
-    const release = container(run, "app-release");
-    expect(release.inputs).to.include({ mustRun: false, attach: true, restart: "no" });
-    expect(release.inputs.command.join(" ")).to.match(/migrate --noinput[\s\S]*collectstatic --noinput[\s\S]*createsuperuser --noinput/);
-    expect(labelsOf(release)).not.to.have.property("autoheal");
+    const release = ofType(run.resources, "command:local:Command").find((c) => c.name === "app-release")!;
+    expect(release, "the release step").not.to.equal(undefined);
+    expect(String(unwrap(release.inputs.create))).to.match(/migrate --noinput[\s\S]*collectstatic --noinput[\s\S]*createsuperuser --noinput/);
+    expect(isSecretValue(release.inputs.stdin), "the release environment arrives on stdin, secret").to.equal(true);
+    expect(web.opts.dependsOn).to.include(run.result.parts.app.release);
 
     const edge = container(run, "proxy");
     expect(edge.inputs.ports.map((p: any) => p.internal)).to.deep.equal(https ? [80, 443] : [80]);
@@ -79,7 +80,7 @@ function expectTopology(run: Run<Stack>, proxy: "nginx" | "traefik", https = fal
 
     // The static volume: read-write for release and web, read-only for nginx.
     const staticMount = (c: Registered) => (c.inputs.volumes ?? []).find((v: any) => /-static$/.test(v.volumeName ?? ""));
-    expect(staticMount(release)).to.include({ containerPath: "/app/staticfiles", readOnly: false });
+    expect(String(unwrap(release.inputs.create))).to.match(/-v \S*-static:\/app\/staticfiles/);
     expect(staticMount(web)).to.include({ containerPath: "/app/staticfiles", readOnly: false });
     if (proxy === "nginx") expect(staticMount(edge)).to.include({ containerPath: "/srv/static", readOnly: true });
 }
@@ -119,7 +120,7 @@ describe("the committed stacks", () => {
         expect(record.inputs).to.include({ domain: "example.org", name: "stage", type: "A", value: "203.0.113.10" });
         const provider = ofType(run.resources, "pulumi:providers:docker")[0];
         expect(provider.inputs.host).to.equal("ssh://deploy@203.0.113.10");
-        expect(provider.inputs.disableDockerDaemonCheck, "a real update checks the daemon").to.equal("false");
+        expect(provider.inputs.disableDockerDaemonCheck, "the same in previews and updates").to.equal("true");
         expect(provider.opts.dependsOn, "docker waits for the host").to.be.an("array").that.is.not.empty;
         const db = container(run, "db");
         expect(db.inputs.volumes[0]).to.deep.equal({ hostPath: "/mnt/data/postgres", containerPath: "/var/lib/postgresql/data", readOnly: false });
@@ -211,7 +212,7 @@ describe("secrets", () => {
         for (const secretKeys of [[], ["webstack:dbPassword", "webstack:djangoSecretKey", "webstack:superuserPassword"]]) {
             const overrides = Object.fromEntries(secretKeys.map((k) => [k, SECRET]));
             const run = await evaluate("prod", overrides, { secretKeys });
-            for (const c of containers(run).filter((c) => ["db", "app-release"].includes(c.name) || c.name.endsWith("-web"))) {
+            for (const c of containers(run).filter((c) => c.name === "db" || c.name.endsWith("-web"))) {
                 expect(isSecretValue(c.inputs.envs), `${c.name} envs`).to.equal(true);
             }
             const env = unwrap(container(run, "web").inputs.envs) as string[];

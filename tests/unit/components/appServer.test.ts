@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { appEnvironment, appHealthcheck, serverCommand } from "../../../components/appServer";
 import { releaseCommand, DJANGO_RELEASE_SCRIPT } from "../../../components/release";
-import { databaseHealthcheck } from "../../../components/healthchecks";
+import { databaseHealthcheck, goDuration } from "../../../components/healthchecks";
 import { autohealLabels } from "../../../components/autoheal";
 import { hostRule, traefikArguments, traefikRouterLabels } from "../../../components/traefikConfig";
 
@@ -56,7 +56,18 @@ describe("healthchecks and autoheal", () => {
     it("checks the database over TCP, not the init-time socket", () => {
         const check = databaseHealthcheck("app", "sky");
         expect(check.tests).to.deep.equal(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "app", "-d", "sky"]);
-        expect(check.startPeriod).to.match(/^\d+s$/);
+        // In the form the provider reads back (Go's Duration.String), or every preview shows a diff.
+        expect(check.startPeriod).to.equal("2m0s");
+    });
+
+    it("writes durations as Go's time.Duration.String() does", () => {
+        // Go 1.26: fmt.Println((time.Duration(s) * time.Second).String()) for each s.
+        const go: [number, string][] = [
+            [0, "0s"], [5, "5s"], [10, "10s"], [30, "30s"], [59, "59s"], [60, "1m0s"], [61, "1m1s"], [90, "1m30s"],
+            [120, "2m0s"], [300, "5m0s"], [900, "15m0s"], [3599, "59m59s"], [3600, "1h0m0s"], [3661, "1h1m1s"], [86400, "24h0m0s"],
+        ];
+        for (const [seconds, text] of go) expect(goDuration(seconds), String(seconds)).to.equal(text);
+        expect(() => goDuration(1.5)).to.throw(/whole seconds/);
     });
 
     it("labels watched containers with their stop timeout", () => {

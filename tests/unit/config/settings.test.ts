@@ -3,6 +3,7 @@ import * as path from "path";
 import { expect } from "chai";
 import { PROJECT, registeredSoFar, runWithConfig, stackConfig } from "../../harness";
 import { ConfigError, configString, PARSERS, projectSchema, readSettings } from "../../../config/settings";
+import { isListParser } from "../../../config/validators";
 import { buildStack } from "../../../stack";
 
 /** Evaluates a stack with overrides and returns the configuration error and what was registered. */
@@ -79,6 +80,23 @@ describe("settings", () => {
                 expect(err.message).to.match(new RegExp(`^Stack "${stack}" has invalid configuration; nothing was changed`));
             });
         }
+
+        it("shows the --path form for list keys, since `pulumi config set key value` stores a string", async () => {
+            const err = await rejected("dev", { sshAllowedCidrs: "203.0.113.7/32", dbExtensions: ["Bad Name"] });
+            expect(err.message).to.include("(a list: `pulumi config set --path '<key>[0]' <value>`)");
+            for (const key of ["sshAllowedCidrs", "dbExtensions"]) {
+                const problem = err.problems.find((p) => p.startsWith(`webstack:${key}:`))!;
+                expect(problem, key).to.include(`\`pulumi config set --path 'webstack:${key}[0]' <value>\``);
+            }
+            const stage = await rejected("stage", { sshAllowedCidrs: [] });
+            expect(stage.problems[0]).to.include("`pulumi config set --path 'webstack:sshAllowedCidrs[0]' 203.0.113.7/32`");
+        });
+
+        it("marks exactly the array keys of Pulumi.yaml as lists", () => {
+            const arrays = Object.entries<any>(projectSchema().config).filter(([, d]) => d.type === "array").map(([k]) => k).sort();
+            const lists = Object.entries(PARSERS).filter(([, parse]) => isListParser(parse)).map(([k]) => k).sort();
+            expect(lists).to.deep.equal(arrays);
+        });
 
         it("names every bad key in one error", async () => {
             const err = await rejected("prod", { target: "aws", proxy: "apache", httpPort: 0, dropletSize: "x", sshAllowedCidrs: ["0.0.0.0/0"] });

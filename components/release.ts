@@ -52,7 +52,8 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * The shell script that runs the release on the host's engine with the docker CLI, its
- * environment read as an env file from standard input (so that no secret is on a command line).
+ * environment read as an env file from standard input (so that no secret is on a command line
+ * or in the script, which Pulumi shows).
  * It exits with the release's own code, or 124 when the release ran out of time, and says which.
  * A non-zero exit fails the Pulumi step, so nothing is recorded and the next `up` runs it again:
  * the docker provider's one-shot container never fails on an exit code (it only records it).
@@ -62,12 +63,16 @@ export function renderReleaseRun(o: ReleaseRunOptions): string {
     return `set -u
 name=${quote(o.name)}
 docker rm -f "$name" >/dev/null 2>&1 || true
-if ! docker create --name "$name" --env-file /dev/stdin --network ${quote(o.network)} ${mounts} \\
+state=$(mktemp -d)
+# stdin may be a socket, which /dev/stdin cannot open: keep the env file, owner-only, until created.
+(umask 077 && cat > "$state/env")
+if ! docker create --name "$name" --env-file "$state/env" --network ${quote(o.network)} ${mounts} \\
         --label webstack.release=true ${quote(o.image)} ${o.command.map(quote).join(" ")} >/dev/null; then
+    rm -rf "$state"
     echo "release: could not create the release container from ${o.image}" >&2
     exit 1
 fi
-state=$(mktemp -d)
+rm -f "$state/env"
 (
     i=0
     while [ "$i" -lt ${o.timeoutSeconds} ]; do

@@ -54,8 +54,9 @@ export function buildStack(settings: Settings) {
     const hosts = host.address.apply((address) => siteHosts(settings, address));
     const app = settings.app;
     const environment = pulumi.secret(pulumi.all([
-        hosts, secrets.djangoSecretKey, secrets.dbPassword, secrets.superuserPassword, networks.frontend.ipamConfigs,
-    ]).apply(([names, secretKey, dbPassword, superuserPassword, ipam]) => appEnvironment({
+        hosts, secrets.djangoSecretKey, secrets.dbPassword, secrets.superuserPassword, networks.frontend.ipamConfigs, pulumi.all(app.secrets),
+    ]).apply(([names, secretKey, dbPassword, superuserPassword, ipam, appSecrets]) => appEnvironment({
+        kind: app.kind,
         debug: app.debug,
         secureCookies: tlsOn,
         allowedHosts: [...new Set([...names, "localhost"])],
@@ -75,6 +76,9 @@ export function buildStack(settings: Settings) {
         mediaUrl: app.mediaUrl,
         forwardedAllowIps: ipam?.map((c) => c.subnet).filter((s): s is string => !!s).join(",") || "127.0.0.1",
         extra: app.environment,
+        envMap: app.envMap,
+        listSeparator: app.listSeparator,
+        secrets: appSecrets,
     })));
 
     const routerLabels = settings.proxy === "traefik"

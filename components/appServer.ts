@@ -16,12 +16,25 @@ const APP_STOP_TIMEOUT_SECONDS = 30;
 
 type AppSettings = Settings["app"];
 
-/** The web container's command: the configured one, or gunicorn/daphne serving the app module. */
-export function serverCommand(app: Pick<AppSettings, "command" | "server" | "module" | "port">): string[] {
+/**
+ * The web container's command: the configured one, or the kind's server: gunicorn or daphne for
+ * Django's project package, gunicorn for a Flask callable, uvicorn for a FastAPI one (uvicorn and
+ * gunicorn both trust X-Forwarded-* from FORWARDED_ALLOW_IPS).
+ */
+export function serverCommand(app: Pick<AppSettings, "kind" | "command" | "server" | "module" | "port">): string[] {
     if (app.command.length > 0) return app.command;
-    return app.server === "daphne"
-        ? ["daphne", "--bind", "0.0.0.0", "--port", String(app.port), `${app.module}.asgi:application`]
-        : ["gunicorn", "--bind", `0.0.0.0:${app.port}`, `${app.module}.wsgi:application`];
+    switch (app.kind) {
+        case "django":
+            return app.server === "daphne"
+                ? ["daphne", "--bind", "0.0.0.0", "--port", String(app.port), `${app.module}.asgi:application`]
+                : ["gunicorn", "--bind", `0.0.0.0:${app.port}`, `${app.module}.wsgi:application`];
+        case "flask":
+            return ["gunicorn", "--bind", `0.0.0.0:${app.port}`, app.module];
+        case "fastapi":
+            return ["uvicorn", app.module, "--host", "0.0.0.0", "--port", String(app.port), "--proxy-headers"];
+        case "other":
+            throw new Error("appKind other has no default command (the settings check requires appCommand)");
+    }
 }
 
 export function appHealthcheck(app: Pick<AppSettings, "healthcheckCommand" | "port" | "healthcheckPath">) {
@@ -31,6 +44,7 @@ export function appHealthcheck(app: Pick<AppSettings, "healthcheckCommand" | "po
 }
 
 export interface AppEnvironmentInput {
+    kind: AppSettings["kind"];
     debug: boolean;
     /** Session and CSRF cookies only over HTTPS. */
     secureCookies: boolean;
@@ -46,13 +60,52 @@ export interface AppEnvironmentInput {
     /** Addresses gunicorn trusts for X-Forwarded-*: the proxy's network. */
     forwardedAllowIps: string;
     extra: Record<string, string>;
+    /** The program's values under the app's own names (appEnvMap). */
+    envMap?: AppSettings["envMap"];
+    /** Joins the lists in envMap: "," or " ". */
+    listSeparator?: string;
+    /** The app's own secrets (appSecrets), resolved. */
+    secrets?: Record<string, string>;
 }
 
 /** The app's environment as KEY=value entries. It holds secrets: keep the result secret. */
 export function appEnvironment(input: AppEnvironmentInput): string[] {
     const db = input.database;
+    const databaseUrl = `postgres://${db.user}:${encodeURIComponent(db.password)}@${db.host}:${db.port}/${db.name}`;
+    const separator = input.listSeparator ?? ",";
+    const sources: Record<AppSettings["envMap"][number]["source"], string> = {
+        dbHost: db.host,
+        dbPort: String(db.port),
+        dbName: db.name,
+        dbUser: db.user,
+        dbPassword: db.password,
+        databaseUrl,
+        secretKey: input.secretKey,
+        allowedHosts: input.allowedHosts.join(separator),
+        csrfTrustedOrigins: input.csrfTrustedOrigins.join(separator),
+        debug: input.debug ? "1" : "0",
+    };
+    const common: Record<string, string> = {
+        POSTGRES_HOST: db.host,
+        POSTGRES_PORT: String(db.port),
+        POSTGRES_DB: db.name,
+        POSTGRES_USER: db.user,
+        POSTGRES_PASSWORD: db.password,
+        DATABASE_URL: databaseUrl,
+        FORWARDED_ALLOW_IPS: input.forwardedAllowIps,
+    };
     const vars: Record<string, string> = {
         ...input.extra,
+        ...(input.kind === "django" ? djangoEnvironment(input) : {}),
+        ...common,
+        ...Object.fromEntries((input.envMap ?? []).map((m) => [m.name, sources[m.source]])),
+        ...input.secrets,
+    };
+    return Object.entries(vars).map(([key, value]) => `${key}=${value}`);
+}
+
+function djangoEnvironment(input: AppEnvironmentInput): Record<string, string> {
+    return {
         DJANGO_SECRET_KEY: input.secretKey,
         DJANGO_DEBUG: input.debug ? "1" : "0",
         DJANGO_ALLOWED_HOSTS: input.allowedHosts.join(","),
@@ -66,15 +119,7 @@ export function appEnvironment(input: AppEnvironmentInput): string[] {
         DJANGO_SUPERUSER_USERNAME: input.superuser.name,
         DJANGO_SUPERUSER_EMAIL: input.superuser.email,
         DJANGO_SUPERUSER_PASSWORD: input.superuser.password,
-        POSTGRES_HOST: db.host,
-        POSTGRES_PORT: String(db.port),
-        POSTGRES_DB: db.name,
-        POSTGRES_USER: db.user,
-        POSTGRES_PASSWORD: db.password,
-        DATABASE_URL: `postgres://${db.user}:${encodeURIComponent(db.password)}@${db.host}:${db.port}/${db.name}`,
-        FORWARDED_ALLOW_IPS: input.forwardedAllowIps,
     };
-    return Object.entries(vars).map(([key, value]) => `${key}=${value}`);
 }
 
 export interface AppServerArgs {
@@ -102,7 +147,7 @@ export interface AppServerArgs {
 export class AppServer extends pulumi.ComponentResource {
     readonly image: pulumi.Output<string>;
     /** The release step: a one-shot container run on the host; the deploy stops when it fails. */
-    readonly release: command.local.Command;
+    readonly release?: command.local.Command;
     /** What the release runs, for tests and operators: command, environment (secret), mounts. */
     readonly releaseSpec: {
         command: string[];
@@ -124,43 +169,19 @@ export class AppServer extends pulumi.ComponentResource {
 
         const appVolumes = [args.static.mount(app.staticRoot), args.media.mount(app.mediaRoot)];
         this.releaseSpec = {
-            command: releaseCommand(app.releaseCommand),
+            command: releaseCommand(app.kind, app.releaseCommand),
             environment: args.environment,
             mounts: pulumi.all([args.static.name, args.media.name]).apply(([staticSource, mediaSource]) => [
                 { source: staticSource, target: app.staticRoot },
                 { source: mediaSource, target: app.mediaRoot },
             ]),
         };
-        const releaseName = `${args.prefix}-release`;
-        const script = pulumi.all([this.image, args.backend.name, this.releaseSpec.mounts]).apply(([image, network, mounts]) =>
-            renderReleaseRun({
-                name: releaseName,
-                image,
-                network,
-                mounts,
-                command: this.releaseSpec.command,
-                timeoutSeconds: app.releaseTimeoutMinutes * 60,
-            }));
-        // A command, not a docker.Container: a failed command is not recorded, so the next `up`
-        // runs the release again, while the provider's one-shot container keeps a failed exit code
-        // in the state and nothing re-runs it until its inputs change.
-        this.release = new command.local.Command(`${name}-release`, {
-            create: script.apply((s) => args.host.shell(s)),
-            delete: args.host.shell(renderReleaseCleanup(releaseName)),
-            stdin: pulumi.secret(args.environment.apply((entries) => `${entries.join("\n")}\n`)),
-            triggers: [args.host.machineId ?? ""],
-            logging: "stdoutAndStderr",
-        }, {
-            parent: this,
-            dependsOn: [args.database],
-            deleteBeforeReplace: true,
-            additionalSecretOutputs: ["stdout", "stderr"],
-            customTimeouts: { create: `${app.releaseTimeoutMinutes + 5}m` },
-        });
+        this.release = this.releaseStep(name, args);
 
         this.web = new docker.Container(`${args.prefix}-web`, {
             image: this.image,
             command: serverCommand(app),
+            ...(app.entrypoint.length > 0 ? { entrypoints: app.entrypoint } : {}),
             envs: args.environment,
             volumes: appVolumes,
             networksAdvanced: [
@@ -178,12 +199,46 @@ export class AppServer extends pulumi.ComponentResource {
             waitTimeout: 300,
         }, {
             ...childOpts,
-            dependsOn: [this.release],
+            dependsOn: this.release === undefined ? [args.database] : [this.release],
             // The provider marks containers delete-before-replace; the engine honours an explicit
             // false. With an auto-generated name both run at once, and the proxy finds either by
             // the "web" alias until the old one is gone: a deploy without an outage.
             deleteBeforeReplace: false,
         });
         this.registerOutputs({ web: this.web.name });
+    }
+
+    /**
+     * A command, not a docker.Container: a failed command is not recorded, so the next `up` runs
+     * the release again, while the provider's one-shot container keeps a failed exit code in the
+     * state and nothing re-runs it until its inputs change. Undefined when there is no release.
+     */
+    private releaseStep(name: string, args: AppServerArgs): command.local.Command | undefined {
+        const app = args.app;
+        if (this.releaseSpec.command.length === 0) return undefined;
+        const releaseName = `${args.prefix}-release`;
+        const script = pulumi.all([this.image, args.backend.name, this.releaseSpec.mounts]).apply(([image, network, mounts]) =>
+            renderReleaseRun({
+                name: releaseName,
+                image,
+                network,
+                mounts,
+                command: this.releaseSpec.command,
+                entrypoint: app.entrypoint,
+                timeoutSeconds: app.releaseTimeoutMinutes * 60,
+            }));
+        return new command.local.Command(`${name}-release`, {
+            create: script.apply((s) => args.host.shell(s)),
+            delete: args.host.shell(renderReleaseCleanup(releaseName)),
+            stdin: pulumi.secret(args.environment.apply((entries) => `${entries.join("\n")}\n`)),
+            triggers: [args.host.machineId ?? ""],
+            logging: "stdoutAndStderr",
+        }, {
+            parent: this,
+            dependsOn: [args.database],
+            deleteBeforeReplace: true,
+            additionalSecretOutputs: ["stdout", "stderr"],
+            customTimeouts: { create: `${app.releaseTimeoutMinutes + 5}m` },
+        });
     }
 }

@@ -32,9 +32,13 @@ case "$status" in
 esac
 `;
 
-/** The release container's command: the configured one, or the Django script above. */
-export function releaseCommand(configured: string[]): string[] {
-    return configured.length > 0 ? configured : ["sh", "-c", DJANGO_RELEASE_SCRIPT];
+/**
+ * The release container's command: the configured one, or for Django the script above. Other
+ * kinds have no release step unless one is configured (an empty list).
+ */
+export function releaseCommand(kind: string, configured: string[]): string[] {
+    if (configured.length > 0) return configured;
+    return kind === "django" ? ["sh", "-c", DJANGO_RELEASE_SCRIPT] : [];
 }
 
 export interface ReleaseRunOptions {
@@ -45,6 +49,8 @@ export interface ReleaseRunOptions {
     /** -v sources (volume names or host directories) and their paths in the container. */
     mounts: { source: string; target: string; readOnly?: boolean }[];
     command: string[];
+    /** Replaces the image's entrypoint (appEntrypoint); empty: the image's own. */
+    entrypoint?: string[];
     timeoutSeconds: number;
 }
 
@@ -60,6 +66,9 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 export function renderReleaseRun(o: ReleaseRunOptions): string {
     const mounts = o.mounts.map((m) => `-v ${quote(`${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`)}`).join(" ");
+    // docker takes one word as --entrypoint; the rest of it goes before the command.
+    const [entrypoint, ...entrypointArgs] = o.entrypoint ?? [];
+    const argv = [...entrypointArgs, ...o.command];
     return `set -u
 name=${quote(o.name)}
 docker rm -f "$name" >/dev/null 2>&1 || true
@@ -67,7 +76,7 @@ state=$(mktemp -d)
 # stdin may be a socket, which /dev/stdin cannot open: keep the env file, owner-only, until created.
 (umask 077 && cat > "$state/env")
 if ! docker create --name "$name" --env-file "$state/env" --network ${quote(o.network)} ${mounts} \\
-        --label webstack.release=true ${quote(o.image)} ${o.command.map(quote).join(" ")} >/dev/null; then
+        --label webstack.release=true ${entrypoint === undefined ? "" : `--entrypoint ${quote(entrypoint)} `}${quote(o.image)} ${argv.map(quote).join(" ")} >/dev/null; then
     rm -rf "$state"
     echo "release: could not create the release container from ${o.image}" >&2
     exit 1

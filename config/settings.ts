@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
@@ -6,6 +7,13 @@ import * as v from "./validators";
 
 export const TARGETS = ["local", "digitalocean", "aws"] as const;
 export const PROXIES = ["nginx", "traefik", "none"] as const;
+export const APP_KINDS = ["django", "flask", "fastapi", "other"] as const;
+export type AppKind = (typeof APP_KINDS)[number];
+/** Values of the program an app can read under its own variable names (appEnvMap). */
+export const ENV_SOURCES = [
+    "dbHost", "dbPort", "dbName", "dbUser", "dbPassword", "databaseUrl", "secretKey", "allowedHosts", "csrfTrustedOrigins", "debug",
+] as const;
+export type EnvSource = (typeof ENV_SOURCES)[number];
 export const ENVIRONMENTS = ["dev", "stage", "prod"] as const;
 export type Target = (typeof TARGETS)[number];
 export type ProxyKind = (typeof PROXIES)[number];
@@ -53,6 +61,12 @@ export interface Settings {
         extensions: string[];
     };
     app: {
+        kind: AppKind;
+        /** The app's own secrets (appSecrets), set with `pulumi config set --secret --path 'appSecrets.NAME'`. */
+        secrets: Record<string, pulumi.Output<string>>;
+        entrypoint: string[];
+        envMap: { name: string; source: EnvSource }[];
+        listSeparator: "," | " ";
         context: string;
         dockerfile: string;
         image?: string;
@@ -107,14 +121,18 @@ export const PARSERS = {
     dataProtection: v.oneOf(["auto", "on", "off"] as const),
     backupTime: v.matching(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a time of day HH:MM (UTC) such as 03:00"),
     backupRetentionDays: v.integer(1, 3650),
-    appContext: v.relativePath,
+    appContext: v.directoryPath,
     appDockerfile: v.relativePath,
     appImage: v.optional(v.imageReference),
+    appKind: v.oneOf(APP_KINDS),
     appServer: v.oneOf(["gunicorn", "daphne"] as const),
-    appModule: v.pythonModule,
+    appModule: v.optional(v.pythonCallable),
+    appEntrypoint: v.stringList,
+    appEnvMap: v.listOf(v.matching(new RegExp(`^[A-Za-z_][A-Za-z0-9_]*=(${ENV_SOURCES.join("|")})$`), "x"), `NAME=source entries with a source from ${ENV_SOURCES.join(", ")}`),
+    appListSeparator: v.oneOf(["comma", "space"] as const),
     appCommand: v.stringList,
     appPort: v.integer(1, 65535),
-    appHealthcheckPath: v.urlPath,
+    appHealthcheckPath: v.optional(v.urlPath),
     appHealthcheckCommand: v.stringList,
     appReleaseCommand: v.stringList,
     releaseTimeoutMinutes: v.integer(1, 1440),
@@ -161,6 +179,31 @@ export interface RawConfig {
     /** aws:region, read from the provider's namespace. */
     awsRegion?: string;
     secrets?: Settings["secrets"];
+    /** appSecrets as the CLI hands it over: an object of names to secret strings, or undefined. */
+    appSecrets?: unknown;
+}
+
+/** The app's own secrets: names checked, values secret. */
+function parseAppSecrets(raw: unknown, key: (n: string) => string, problems: string[]): Record<string, pulumi.Output<string>> {
+    const how = "set each with `pulumi config set --secret --path 'appSecrets.NAME' <value>`";
+    if (raw === undefined) return {};
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        problems.push(`${key("appSecrets")}: expected a map of NAME to secret value; ${how}`);
+        return {};
+    }
+    const secrets: Record<string, pulumi.Output<string>> = {};
+    for (const [name, value] of Object.entries(raw)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+            problems.push(`${key("appSecrets")}: ${JSON.stringify(name)} is not an environment variable name such as SMTP_PASSWORD`);
+        } else if (RESERVED_ENVIRONMENT.includes(name)) {
+            problems.push(`${key("appSecrets")}: ${name} is set by the program itself; use the stack's own secret settings (dbPassword, djangoSecretKey, superuserPassword)`);
+        } else if (typeof value !== "string" || value.includes("\n")) {
+            problems.push(`${key("appSecrets")}: ${name} must be a one-line string; ${how}`);
+        } else {
+            secrets[name] = pulumi.secret(value);
+        }
+    }
+    return secrets;
 }
 
 /** Checks every key, then the rules between keys, and reports every problem at once. */
@@ -208,13 +251,31 @@ export function parseSettings(raw: RawConfig): Settings {
         if (RESERVED_ENVIRONMENT.includes(name)) {
             problems.push(`${key("appEnvironment")}: ${name} is set by the program itself; remove it (secrets go in the secret settings)`);
         } else if (/(PASSWORD|SECRET|TOKEN|PRIVATE_KEY|API_KEY)/i.test(name)) {
-            problems.push(`${key("appEnvironment")}: ${name} looks like a secret, and appEnvironment is stored in plain text; it is refused`);
+            problems.push(`${key("appEnvironment")}: ${name} looks like a secret, and appEnvironment is stored in plain text; ` +
+                `put it in appSecrets instead: \`pulumi config set --secret --path 'appSecrets.${name}' <value>\``);
         }
         environmentVars[name] = entry.slice(entry.indexOf("=") + 1);
     }
 
+    const appSecrets = parseAppSecrets(raw.appSecrets, key, problems);
+    const envMap = (p.appEnvMap ?? []).map((entry) => {
+        const [name, source] = entry.split("=") as [string, EnvSource];
+        return { name, source };
+    });
+    const taken = new Map<string, string>(Object.keys(environmentVars).map((n) => [n, "appEnvironment"]));
+    for (const [setting, names] of [["appEnvMap", envMap.map((m) => m.name)], ["appSecrets", Object.keys(appSecrets)]] as const) {
+        for (const name of names) {
+            if (setting === "appEnvMap" && RESERVED_ENVIRONMENT.includes(name)) {
+                problems.push(`${key("appEnvMap")}: ${name} is set by the program itself; map the value to another name`);
+            } else if (taken.has(name)) {
+                problems.push(`${key(setting)}: ${name} is also set in ${taken.get(name)}; set each variable once`);
+            }
+            taken.set(name, setting);
+        }
+    }
+
     if (problems.length === 0) {
-        problems.push(...crossChecks(p, environment!, awsRegion, key), ...edgeChecks(p, raw.secrets ?? {}, key));
+        problems.push(...crossChecks(p, environment!, awsRegion, key), ...appChecks(p, key), ...edgeChecks(p, raw.secrets ?? {}, key));
     }
     if (problems.length > 0) throw new ConfigError(raw.stack, problems);
 
@@ -244,14 +305,19 @@ export function parseSettings(raw: RawConfig): Settings {
             extensions: p.dbExtensions.filter((e) => e !== "q3c"),
         },
         app: {
+            kind: p.appKind,
+            secrets: appSecrets,
+            entrypoint: p.appEntrypoint,
+            envMap,
+            listSeparator: p.appListSeparator === "space" ? " " : ",",
             context: p.appContext,
             dockerfile: p.appDockerfile,
             image: p.appImage,
             server: p.appServer,
-            module: p.appModule,
+            module: p.appModule ?? KIND_DEFAULTS[p.appKind].module,
             command: p.appCommand,
             port: p.appPort,
-            healthcheckPath: p.appHealthcheckPath,
+            healthcheckPath: p.appHealthcheckPath ?? KIND_DEFAULTS[p.appKind].healthcheckPath,
             healthcheckCommand: p.appHealthcheckCommand,
             releaseCommand: p.appReleaseCommand,
             releaseTimeoutMinutes: p.releaseTimeoutMinutes,
@@ -315,11 +381,50 @@ function crossChecks(p: Parsed, environment: Environment, awsRegion: string | un
             problems.push(`${key("dnsZone")}: DNS records are only made on cloud targets; leave it empty for target local`);
         }
     }
-    if (p.appImage === undefined && !fs.existsSync(path.join(projectRoot(), p.appContext, p.appDockerfile))) {
-        problems.push(`${key("appContext")}: expected a directory holding ${p.appDockerfile}, but ${path.join(p.appContext, p.appDockerfile)} does not exist`);
-    }
+    const contextProblem = p.appImage === undefined ? buildContextProblem(p.appContext, p.appDockerfile) : undefined;
+    if (contextProblem !== undefined) problems.push(`${key("appContext")}: ${contextProblem}`);
     if (p.proxy === "none" && environment !== "dev") {
         problems.push(`${key("proxy")}: expected nginx or traefik outside dev; none publishes the app server itself`);
+    }
+    return problems;
+}
+
+/**
+ * Why a build context cannot be used, or undefined. Any directory holding the Dockerfile may be
+ * one (`../my-app` beside the infrastructure, in a monorepo), except one that holds the operator's
+ * home: the whole context is sent to the Docker engine, SSH keys and cloud credentials with it.
+ */
+export function buildContextProblem(context: string, dockerfile: string, root = projectRoot(), home = os.homedir()): string | undefined {
+    const dir = path.resolve(root, context);
+    const holds = (outer: string, inner: string) => inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
+    if (holds(dir, path.resolve(home)) || dir === path.parse(dir).root) {
+        return `${JSON.stringify(context)} is ${dir}, which holds your home directory ${home}; the whole build context goes to the ` +
+            "Docker engine, SSH keys and cloud credentials with it. Point it at the app's own directory";
+    }
+    if (!fs.existsSync(path.join(dir, dockerfile))) {
+        return `expected a directory holding ${dockerfile}, but ${path.join(context, dockerfile)} does not exist`;
+    }
+    return undefined;
+}
+
+/** What an app of each kind gets when the stack leaves a setting empty. */
+export const KIND_DEFAULTS: Record<AppKind, { module: string; healthcheckPath: string }> = {
+    django: { module: "config", healthcheckPath: "/accounts/login/" },
+    flask: { module: "app:app", healthcheckPath: "/" },
+    fastapi: { module: "app.main:app", healthcheckPath: "/docs" },
+    other: { module: "", healthcheckPath: "/" },
+};
+
+function appChecks(p: Parsed, key: (n: string) => string): string[] {
+    const problems: string[] = [];
+    if (p.appKind === "other" && p.appCommand.length === 0) {
+        problems.push(`${key("appCommand")}: appKind other has no default web command; set one, for example ["./start.sh"]`);
+    }
+    if (p.appKind === "django" && p.appModule?.includes(":")) {
+        problems.push(`${key("appModule")}: for django, expected the package that holds wsgi.py (config), got ${JSON.stringify(p.appModule)}`);
+    }
+    if (p.appServer === "daphne" && p.appKind !== "django" && p.appCommand.length === 0) {
+        problems.push(`${key("appServer")}: daphne serves a Django project; expected gunicorn (unused) for appKind ${p.appKind}, or set appCommand`);
     }
     return problems;
 }
@@ -367,6 +472,21 @@ export function configString(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+/**
+ * appSecrets is a map, which Pulumi.yaml cannot declare (its types are string, integer, boolean
+ * and array), so it is read here. Values set with --secret arrive decrypted and are re-wrapped.
+ */
+function appSecretsConfig(): unknown {
+    // The raw value: Config.get* would warn that a secret is read as plain, though it is re-wrapped.
+    const text = pulumi.runtime.getConfig(`${pulumi.getProject()}:appSecrets`);
+    if (text === undefined) return undefined;
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
 /** Reads every setting of the current stack, with Pulumi.yaml's defaults for keys the stack leaves out. */
 export function readSettings(): Settings {
     const schema = projectSchema();
@@ -387,5 +507,6 @@ export function readSettings(): Settings {
         values,
         awsRegion: new pulumi.Config("aws").get("region"),
         secrets,
+        appSecrets: appSecretsConfig(),
     });
 }

@@ -129,6 +129,11 @@ export const urlPath = matching(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, "an absol
 export const urlPrefix = matching(/^\/([A-Za-z0-9._~-]+\/)+$/, "a URL prefix with leading and trailing slashes such as /static/");
 export const absolutePath = matching(/^\/[A-Za-z0-9._/-]*$/, "an absolute path such as /app/staticfiles");
 export const identifier = matching(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier such as app");
+export const pythonCallable = matching(
+    /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$/,
+    "a Python module (config) or module:callable (app.main:app)",
+);
+export const envName = matching(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name such as SMTP_PASSWORD");
 export const pythonModule = matching(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a Python dotted module name such as config");
 export const userName = matching(/^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name such as deploy");
 export const email = matching(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an email address");
@@ -136,6 +141,8 @@ export const imageReference = matching(
     /^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
     "an image reference such as ghcr.io/org/app:1.4.2",
 );
+/** A directory path: relative to the project (`../my-app` included) or absolute. */
+export const directoryPath = matching(/^[A-Za-z0-9._/-]+$/, "a directory path such as app or ../my-app");
 export const relativePath = matching(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]+$/, "a path relative to the project, without '..'");
 export const doRegion = matching(/^[a-z]{3}[0-9]$/, "a DigitalOcean region slug such as ams3, fra1 or nyc3");
 export const doSlug = matching(/^[a-z0-9]+(-[a-z0-9]+)+$/, "a DigitalOcean slug such as s-1vcpu-2gb");

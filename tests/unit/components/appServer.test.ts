@@ -7,11 +7,18 @@ import { hostRule, traefikArguments, traefikRouterLabels } from "../../../compon
 
 describe("the app contract", () => {
     it("serves Django with gunicorn or daphne by default, or runs the configured command", () => {
-        const app = { command: [], module: "config", port: 8000 };
+        const app = { kind: "django" as const, command: [], module: "config", port: 8000 };
         expect(serverCommand({ ...app, server: "gunicorn" })).to.deep.equal(["gunicorn", "--bind", "0.0.0.0:8000", "config.wsgi:application"]);
         expect(serverCommand({ ...app, server: "daphne" })).to.deep.equal(["daphne", "--bind", "0.0.0.0", "--port", "8000", "config.asgi:application"]);
         const flask = ["gunicorn", "-b", "0.0.0.0:5000", "app:app"];
         expect(serverCommand({ ...app, server: "gunicorn", command: flask })).to.deep.equal(flask);
+    });
+
+    it("serves Flask with gunicorn and FastAPI with uvicorn by default", () => {
+        const app = { command: [], port: 5000, server: "gunicorn" as const };
+        expect(serverCommand({ ...app, kind: "flask", module: "expungeservice.app:app" })).to.deep.equal(["gunicorn", "--bind", "0.0.0.0:5000", "expungeservice.app:app"]);
+        expect(serverCommand({ ...app, kind: "fastapi", module: "app.main:app" }))
+            .to.deep.equal(["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "5000", "--proxy-headers"]);
     });
 
     it("probes the healthcheck path without curl, or runs the configured healthcheck", () => {
@@ -22,12 +29,16 @@ describe("the app contract", () => {
     });
 
     it("runs the Django release script unless another release command is configured", () => {
-        expect(releaseCommand([])).to.deep.equal(["sh", "-c", DJANGO_RELEASE_SCRIPT]);
-        expect(releaseCommand(["flask", "db", "upgrade"])).to.deep.equal(["flask", "db", "upgrade"]);
+        expect(releaseCommand("django", [])).to.deep.equal(["sh", "-c", DJANGO_RELEASE_SCRIPT]);
+        expect(releaseCommand("django", ["flask", "db", "upgrade"])).to.deep.equal(["flask", "db", "upgrade"]);
+        // Other kinds have no release step unless one is configured.
+        for (const kind of ["flask", "fastapi", "other"]) expect(releaseCommand(kind, []), kind).to.deep.equal([]);
+        expect(releaseCommand("flask", ["flask", "db", "upgrade"])).to.deep.equal(["flask", "db", "upgrade"]);
     });
 
     it("builds the environment, with an URL-encoded password in DATABASE_URL", () => {
         const env = appEnvironment({
+            kind: "django",
             debug: false,
             secureCookies: true,
             allowedHosts: ["www.example.org", "localhost"],

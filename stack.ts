@@ -9,6 +9,7 @@ import { Proxy } from "./components/proxy";
 import { Secrets } from "./components/secrets";
 import { traefikRouterLabels } from "./components/traefikConfig";
 import { Volumes } from "./components/volumes";
+import { Workers } from "./components/workers";
 import { Settings } from "./config/settings";
 import { createHost } from "./targets";
 
@@ -108,6 +109,20 @@ export function buildStack(settings: Settings) {
         publishPort: settings.proxy === "none" ? settings.httpPort : undefined,
     });
 
+    const workers = new Workers("workers", {
+        host,
+        prefix,
+        workers: app.workers,
+        image: appServer.image,
+        entrypoint: app.entrypoint,
+        environment,
+        media: volumes.media,
+        mediaRoot: app.mediaRoot,
+        backend: networks.backend,
+        frontend: networks.frontend,
+        after: [appServer.release ?? database.container],
+    });
+
     const proxy = settings.proxy === "none" ? undefined : new Proxy("proxy", {
         host,
         prefix,
@@ -147,7 +162,7 @@ export function buildStack(settings: Settings) {
         prefix,
         repositories: [`${prefix}-db`, `${prefix}-backup`, ...(app.image === undefined ? [`${prefix}-app`] : [])],
         images: [database.image, backups.image, appServer.image],
-        after: [appServer.web, backups.container],
+        after: [appServer.web, backups.container, ...Object.values(workers.containers)],
     });
 
     const outputs = {
@@ -165,5 +180,5 @@ export function buildStack(settings: Settings) {
         databaseUrl: database.connectionUrl,
         superuserPassword: secrets.superuserPassword,
     };
-    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning } };
+    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning, workers } };
 }

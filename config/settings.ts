@@ -66,6 +66,8 @@ export interface Settings {
         secrets: Record<string, pulumi.Output<string>>;
         entrypoint: string[];
         envMap: { name: string; source: EnvSource }[];
+        /** Extra processes from the app image (appWorkers). */
+        workers: { name: string; command: string[]; healthcheck: string[]; stopGraceSeconds: number; schedule?: string }[];
         listSeparator: "," | " ";
         context: string;
         dockerfile: string;
@@ -181,6 +183,58 @@ export interface RawConfig {
     secrets?: Settings["secrets"];
     /** appSecrets as the CLI hands it over: an object of names to secret strings, or undefined. */
     appSecrets?: unknown;
+    /** appWorkers as the CLI hands it over: an object of worker names to their settings. */
+    appWorkers?: unknown;
+}
+
+/** Container names the stack uses itself; a worker may not take one. */
+const RESERVED_WORKER_NAMES = ["db", "web", "proxy", "backup", "autoheal", "prune", "release", "certbot"];
+
+/** appWorkers: each worker's command, healthcheck, stop grace and schedule, checked. */
+function parseWorkers(raw: unknown, key: (n: string) => string, problems: string[]): Settings["app"]["workers"] {
+    if (raw === undefined) return [];
+    const example = "pulumi config set --path 'appWorkers.celery.command[0]' celery";
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        problems.push(`${key("appWorkers")}: expected a map of worker names to { command, healthcheck, stopGraceSeconds, schedule }; set it with \`${example}\` (then [1], ...) or in the stack file`);
+        return [];
+    }
+    const workers: Settings["app"]["workers"] = [];
+    for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+        const at = `${key("appWorkers")}.${name}`;
+        if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) {
+            problems.push(`${at}: a worker name is lower-case letters, digits and -, such as celery or beat`);
+            continue;
+        }
+        if (RESERVED_WORKER_NAMES.includes(name)) {
+            problems.push(`${at}: ${name} is a container of the stack itself; choose another name`);
+            continue;
+        }
+        const w = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+        const unknown = Object.keys(w).filter((k) => !["command", "healthcheck", "stopGraceSeconds", "schedule"].includes(k));
+        if (unknown.length > 0) problems.push(`${at}: unknown field ${unknown.join(", ")}; expected command, healthcheck, stopGraceSeconds, schedule`);
+        const isList = (x: unknown) => Array.isArray(x) && x.every((i) => typeof i === "string");
+        if (!isList(w.command) || (w.command as string[]).length === 0) {
+            problems.push(`${at}.command: a worker needs its command as a list, for example \`pulumi config set --path 'appWorkers.${name}.command[0]' celery\``);
+            continue;
+        }
+        if (w.healthcheck !== undefined && !isList(w.healthcheck)) problems.push(`${at}.healthcheck: expected a command as a list of strings (exec form, without CMD)`);
+        const grace = w.stopGraceSeconds ?? 30;
+        if (typeof grace !== "number" || !Number.isInteger(grace) || grace < 1 || grace > 3600) {
+            problems.push(`${at}.stopGraceSeconds: expected a whole number from 1 to 3600, got ${JSON.stringify(grace)}`);
+        }
+        if (w.schedule !== undefined) {
+            const why = typeof w.schedule === "string" ? v.cronProblem(w.schedule) : "expected a string";
+            if (why !== undefined) problems.push(`${at}.schedule: expected a cron expression such as "0 3 * * *" (UTC); ${why}`);
+        }
+        workers.push({
+            name,
+            command: w.command as string[],
+            healthcheck: isList(w.healthcheck) ? w.healthcheck as string[] : [],
+            stopGraceSeconds: typeof grace === "number" ? grace : 30,
+            ...(typeof w.schedule === "string" ? { schedule: w.schedule.trim() } : {}),
+        });
+    }
+    return workers;
 }
 
 /** The app's own secrets: names checked, values secret. */
@@ -258,6 +312,7 @@ export function parseSettings(raw: RawConfig): Settings {
     }
 
     const appSecrets = parseAppSecrets(raw.appSecrets, key, problems);
+    const workers = parseWorkers(raw.appWorkers, key, problems);
     const envMap = (p.appEnvMap ?? []).map((entry) => {
         const [name, source] = entry.split("=") as [string, EnvSource];
         return { name, source };
@@ -309,6 +364,7 @@ export function parseSettings(raw: RawConfig): Settings {
             secrets: appSecrets,
             entrypoint: p.appEntrypoint,
             envMap,
+            workers,
             listSeparator: p.appListSeparator === "space" ? " " : ",",
             context: p.appContext,
             dockerfile: p.appDockerfile,
@@ -473,12 +529,12 @@ export function configString(value: unknown): string {
 }
 
 /**
- * appSecrets is a map, which Pulumi.yaml cannot declare (its types are string, integer, boolean
+ * appSecrets and appWorkers are maps, which Pulumi.yaml cannot declare (its types are string, integer, boolean
  * and array), so it is read here. Values set with --secret arrive decrypted and are re-wrapped.
  */
-function appSecretsConfig(): unknown {
+function structuredConfig(name: string): unknown {
     // The raw value: Config.get* would warn that a secret is read as plain, though it is re-wrapped.
-    const text = pulumi.runtime.getConfig(`${pulumi.getProject()}:appSecrets`);
+    const text = pulumi.runtime.getConfig(`${pulumi.getProject()}:${name}`);
     if (text === undefined) return undefined;
     try {
         return JSON.parse(text);
@@ -507,6 +563,7 @@ export function readSettings(): Settings {
         values,
         awsRegion: new pulumi.Config("aws").get("region"),
         secrets,
-        appSecrets: appSecretsConfig(),
+        appSecrets: structuredConfig("appSecrets"),
+        appWorkers: structuredConfig("appWorkers"),
     });
 }

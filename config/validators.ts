@@ -150,3 +150,25 @@ export const awsRegion = matching(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$/, "
 export const awsInstanceType = matching(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as t3.small");
 export const awsSubnetId = matching(/^subnet-[0-9a-f]{8,17}$/, "a subnet id such as subnet-0123456789abcdef0");
 export const awsAmiId = matching(/^ami-[0-9a-f]{8,17}$/, "an AMI id such as ami-0123456789abcdef0");
+
+/** Cron fields: name, lowest and highest value (day of week 7 is Sunday, as 0). */
+const CRON_FIELDS: [string, number, number][] = [["minute", 0, 59], ["hour", 0, 23], ["day of month", 1, 31], ["month", 1, 12], ["day of week", 0, 7]];
+
+/** Why a five-field cron expression (UTC) is not one the scheduler runs, or undefined. */
+export function cronProblem(expression: string): string | undefined {
+    const parts = expression.trim().split(/\s+/);
+    if (parts.length !== 5) return `expected five fields (minute hour day-of-month month day-of-week), got ${parts.length}`;
+    for (let i = 0; i < 5; i++) {
+        const [name, min, max] = CRON_FIELDS[i];
+        for (const item of parts[i].split(",")) {
+            const match = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(item);
+            if (!match) return `${name}: ${JSON.stringify(item)} is not *, N, N-M or a step such as */15`;
+            const [, , low, high, step] = match;
+            const numbers = [low, high].filter((n) => n !== undefined).map(Number);
+            if (numbers.some((n) => n < min || n > max)) return `${name}: ${item} is outside ${min}-${max}`;
+            if (numbers.length === 2 && numbers[0] > numbers[1]) return `${name}: ${item} runs backwards`;
+            if (step !== undefined && Number(step) === 0) return `${name}: a step of 0 never advances`;
+        }
+    }
+    return undefined;
+}

@@ -12,3 +12,4 @@ export const backupContainer = outputs.backupContainer;
 export const backupBucket = outputs.backupBucket;
 export const databaseUrl = outputs.databaseUrl;
 export const superuserPassword = outputs.superuserPassword;
+export const accessoryPasswords = outputs.accessoryPasswords;

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Accessories } from "./components/accessories";
 import { AppServer, appEnvironment } from "./components/appServer";
 import { Autoheal } from "./components/autoheal";
 import { Backups } from "./components/backups";
@@ -52,11 +53,22 @@ export function buildStack(settings: Settings) {
         network: networks.backend,
     });
 
+    const accessories = new Accessories("accessories", {
+        host,
+        prefix,
+        accessories: settings.accessories,
+        backend: networks.backend,
+        frontend: networks.frontend,
+        protectData: settings.protectData,
+        database: { name: settings.database.name, user: settings.database.user },
+    });
+
     const hosts = host.address.apply((address) => siteHosts(settings, address));
     const app = settings.app;
     const environment = pulumi.secret(pulumi.all([
         hosts, secrets.djangoSecretKey, secrets.dbPassword, secrets.superuserPassword, networks.frontend.ipamConfigs, pulumi.all(app.secrets),
-    ]).apply(([names, secretKey, dbPassword, superuserPassword, ipam, appSecrets]) => appEnvironment({
+        accessories.urls,
+    ]).apply(([names, secretKey, dbPassword, superuserPassword, ipam, appSecrets, accessoryUrls]) => appEnvironment({
         kind: app.kind,
         debug: app.debug,
         secureCookies: tlsOn,
@@ -80,6 +92,7 @@ export function buildStack(settings: Settings) {
         envMap: app.envMap,
         listSeparator: app.listSeparator,
         secrets: appSecrets,
+        accessoryUrls,
     })));
 
     const routerLabels = settings.proxy === "traefik"
@@ -179,6 +192,7 @@ export function buildStack(settings: Settings) {
         backupBucket: host.backupStore?.uri ?? pulumi.output(""),
         databaseUrl: database.connectionUrl,
         superuserPassword: secrets.superuserPassword,
+        accessoryPasswords: pulumi.secret(pulumi.all(accessories.passwords)),
     };
-    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning, workers } };
+    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning, workers, accessories } };
 }

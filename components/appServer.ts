@@ -66,6 +66,8 @@ export interface AppEnvironmentInput {
     listSeparator?: string;
     /** The app's own secrets (appSecrets), resolved. */
     secrets?: Record<string, string>;
+    /** REDIS_URL, RABBITMQ_URL of the stack's accessories. */
+    accessoryUrls?: Record<string, string>;
 }
 
 /** The app's environment as KEY=value entries. It holds secrets: keep the result secret. */
@@ -84,6 +86,8 @@ export function appEnvironment(input: AppEnvironmentInput): string[] {
         allowedHosts: input.allowedHosts.join(separator),
         csrfTrustedOrigins: input.csrfTrustedOrigins.join(separator),
         debug: input.debug ? "1" : "0",
+        redisUrl: input.accessoryUrls?.REDIS_URL ?? "",
+        rabbitmqUrl: input.accessoryUrls?.RABBITMQ_URL ?? "",
     };
     const common: Record<string, string> = {
         POSTGRES_HOST: db.host,
@@ -93,6 +97,7 @@ export function appEnvironment(input: AppEnvironmentInput): string[] {
         POSTGRES_PASSWORD: db.password,
         DATABASE_URL: databaseUrl,
         FORWARDED_ALLOW_IPS: input.forwardedAllowIps,
+        ...input.accessoryUrls,
     };
     const vars: Record<string, string> = {
         ...input.extra,

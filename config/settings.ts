@@ -12,7 +12,11 @@ export type AppKind = (typeof APP_KINDS)[number];
 /** Values of the program an app can read under its own variable names (appEnvMap). */
 export const ENV_SOURCES = [
     "dbHost", "dbPort", "dbName", "dbUser", "dbPassword", "databaseUrl", "secretKey", "allowedHosts", "csrfTrustedOrigins", "debug",
+    "redisUrl", "rabbitmqUrl",
 ] as const;
+export const ACCESSORY_KINDS = ["redis", "rabbitmq", "flower", "pgadmin"] as const;
+export type AccessoryKind = (typeof ACCESSORY_KINDS)[number];
+const ADMIN_UIS: AccessoryKind[] = ["flower", "pgadmin"];
 export type EnvSource = (typeof ENV_SOURCES)[number];
 export const ENVIRONMENTS = ["dev", "stage", "prod"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -97,6 +101,8 @@ export interface Settings {
         dataVolumeSizeGb: number;
         rootVolumeSizeGb: number;
     };
+    /** Official images beside the app: brokers and admin UIs (accessories). */
+    accessories: { kind: AccessoryKind; version: string; path?: string }[];
     digitalocean: { region: string; size: string; image: string };
     aws: { region?: string; instanceType: string; subnetId?: string; amiId?: string };
     secrets: Partial<Record<SecretKey, pulumi.Output<string>>>;
@@ -185,6 +191,50 @@ export interface RawConfig {
     appSecrets?: unknown;
     /** appWorkers as the CLI hands it over: an object of worker names to their settings. */
     appWorkers?: unknown;
+    /** accessories as the CLI hands it over: an object of kinds to { version, path }. */
+    accessories?: unknown;
+}
+
+/** accessories: known kinds, pinned versions, admin UIs only behind a path of their own. */
+function parseAccessories(raw: unknown, key: (n: string) => string, problems: string[]): Settings["accessories"] {
+    if (raw === undefined) return [];
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        problems.push(`${key("accessories")}: expected a map of ${ACCESSORY_KINDS.join(", ")} to { version, path }, for example \`pulumi config set --path 'accessories.redis.version' 7.4.1\``);
+        return [];
+    }
+    const found: Settings["accessories"] = [];
+    for (const [kind, value] of Object.entries(raw as Record<string, unknown>)) {
+        const at = `${key("accessories")}.${kind}`;
+        if (!(ACCESSORY_KINDS as readonly string[]).includes(kind)) {
+            problems.push(`${at}: unknown accessory; expected one of ${ACCESSORY_KINDS.join(", ")}`);
+            continue;
+        }
+        const a = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+        const unknown = Object.keys(a).filter((k) => !["version", "path"].includes(k));
+        if (unknown.length > 0) problems.push(`${at}: unknown field ${unknown.join(", ")}; expected version, path`);
+        const version = a.version;
+        if (typeof version !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version) || version === "latest") {
+            problems.push(`${at}.version: an accessory needs its image tag pinned, such as 7.4.1; set it with \`pulumi config set --path 'accessories.${kind}.version' <tag>\``);
+            continue;
+        }
+        const path = a.path;
+        if (path !== undefined) {
+            if (!ADMIN_UIS.includes(kind as AccessoryKind)) {
+                problems.push(`${at}.path: only the admin UIs (${ADMIN_UIS.join(", ")}) are served by the proxy; a broker is never exposed`);
+                continue;
+            }
+            if (typeof path !== "string" || !/^\/([A-Za-z0-9._~-]+\/)+$/.test(path)) {
+                problems.push(`${at}.path: expected a URL prefix with leading and trailing slashes such as /${kind}/`);
+                continue;
+            }
+        }
+        found.push({ kind: kind as AccessoryKind, version, ...(typeof path === "string" ? { path } : {}) });
+    }
+    const kinds = found.map((a) => a.kind);
+    if (kinds.includes("flower") && !kinds.includes("redis") && !kinds.includes("rabbitmq")) {
+        problems.push(`${key("accessories")}.flower: Flower watches a Celery broker; add redis or rabbitmq`);
+    }
+    return found;
 }
 
 /** Container names the stack uses itself; a worker may not take one. */
@@ -313,6 +363,16 @@ export function parseSettings(raw: RawConfig): Settings {
 
     const appSecrets = parseAppSecrets(raw.appSecrets, key, problems);
     const workers = parseWorkers(raw.appWorkers, key, problems);
+    const accessories = parseAccessories(raw.accessories, key, problems);
+    const accessoryKinds = accessories.map((a) => a.kind);
+    for (const [source, kind, variable] of [["redisUrl", "redis", "REDIS_URL"], ["rabbitmqUrl", "rabbitmq", "RABBITMQ_URL"]] as const) {
+        if ((p.appEnvMap ?? []).some((e) => e.endsWith(`=${source}`)) && !accessoryKinds.includes(kind)) {
+            problems.push(`${key("appEnvMap")}: ${source} needs the ${kind} accessory (accessories.${kind}.version)`);
+        }
+        if (accessoryKinds.includes(kind) && (variable in environmentVars || variable in appSecrets)) {
+            problems.push(`${key(variable in environmentVars ? "appEnvironment" : "appSecrets")}: ${variable} is set by the program when the ${kind} accessory is on; remove it`);
+        }
+    }
     const envMap = (p.appEnvMap ?? []).map((entry) => {
         const [name, source] = entry.split("=") as [string, EnvSource];
         return { name, source };
@@ -394,6 +454,7 @@ export function parseSettings(raw: RawConfig): Settings {
             dataVolumeSizeGb: p.dataVolumeSizeGb,
             rootVolumeSizeGb: p.rootVolumeSizeGb,
         },
+        accessories,
         digitalocean: { region: p.dropletRegion, size: p.dropletSize, image: p.dropletImage },
         aws: { region: awsRegion, instanceType: p.awsInstanceType, subnetId: p.awsSubnetId, amiId: p.awsAmiId },
         secrets: raw.secrets ?? {},
@@ -529,7 +590,7 @@ export function configString(value: unknown): string {
 }
 
 /**
- * appSecrets and appWorkers are maps, which Pulumi.yaml cannot declare (its types are string, integer, boolean
+ * appSecrets, appWorkers and accessories are maps, which Pulumi.yaml cannot declare (its types are string, integer, boolean
  * and array), so it is read here. Values set with --secret arrive decrypted and are re-wrapped.
  */
 function structuredConfig(name: string): unknown {
@@ -565,5 +626,6 @@ export function readSettings(): Settings {
         secrets,
         appSecrets: structuredConfig("appSecrets"),
         appWorkers: structuredConfig("appWorkers"),
+        accessories: structuredConfig("accessories"),
     });
 }

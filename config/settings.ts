@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import * as v from "./validators";
 
-export const TARGETS = ["local", "digitalocean", "aws"] as const;
+export const TARGETS = ["local", "ssh", "digitalocean", "aws"] as const;
 export const PROXIES = ["nginx", "traefik", "none"] as const;
 export const APP_KINDS = ["django", "flask", "fastapi", "other"] as const;
 export type AppKind = (typeof APP_KINDS)[number];
@@ -94,6 +94,9 @@ export interface Settings {
         superuserEmail: string;
     };
     host: {
+        /** Target ssh: the server's address and SSH port. */
+        sshHost?: string;
+        sshPort: number;
         sshUser: string;
         sshPublicKeys: string[];
         sshAllowedCidrs: string[];
@@ -152,6 +155,8 @@ export const PARSERS = {
     debug: v.boolean,
     superuserName: v.matching(/^[\w.@+-]{1,150}$/, "a Django username (letters, digits and @.+-_)"),
     superuserEmail: v.email,
+    sshHost: v.optional(v.hostAddress),
+    sshPort: v.integer(1, 65535),
     sshUser: v.userName,
     sshPublicKeys: v.listOf(v.sshPublicKey, "OpenSSH public key lines"),
     sshAllowedCidrs: v.listOf(v.cidr, "CIDR blocks such as 203.0.113.7/32"),
@@ -447,6 +452,8 @@ export function parseSettings(raw: RawConfig): Settings {
             superuserEmail: p.superuserEmail,
         },
         host: {
+            sshHost: p.sshHost,
+            sshPort: p.sshPort,
             sshUser: p.sshUser,
             sshPublicKeys: p.sshPublicKeys,
             sshAllowedCidrs: p.sshAllowedCidrs,
@@ -472,7 +479,13 @@ export function listHint(fullKey: string, example = "<value>"): string {
 /** Rules that involve more than one key. */
 function crossChecks(p: Parsed, environment: Environment, awsRegion: string | undefined, key: (n: string) => string): string[] {
     const problems: string[] = [];
-    const cloud = p.target !== "local";
+    const cloud = p.target === "digitalocean" || p.target === "aws";
+    if (p.target === "ssh" && p.sshHost === undefined) {
+        problems.push(`${key("sshHost")}: target ssh needs the server's address, for example \`pulumi config set sshHost app.example.org\``);
+    }
+    if (p.target !== "ssh" && p.sshHost !== undefined) {
+        problems.push(`${key("sshHost")}: only target ssh uses it (the clouds make their own machine); leave it empty for target ${p.target}`);
+    }
     if (cloud && p.sshPublicKeys.length === 0) {
         problems.push(`${key("sshPublicKeys")}: target ${p.target} needs at least one public key; ${listHint(key("sshPublicKeys"), "'ssh-ed25519 AAAA... you@laptop'")}`);
     }
@@ -494,8 +507,8 @@ function crossChecks(p: Parsed, environment: Environment, awsRegion: string | un
         } else if (p.domain !== p.dnsZone && !p.domain.endsWith(`.${p.dnsZone}`)) {
             problems.push(`${key("domain")}: expected a name inside dnsZone ${p.dnsZone}, got ${JSON.stringify(p.domain)}`);
         }
-        if (p.target === "local") {
-            problems.push(`${key("dnsZone")}: DNS records are only made on cloud targets; leave it empty for target local`);
+        if (!cloud) {
+            problems.push(`${key("dnsZone")}: DNS records are only made on cloud targets; leave it empty for target ${p.target}`);
         }
     }
     const contextProblem = p.appImage === undefined ? buildContextProblem(p.appContext, p.appDockerfile) : undefined;

@@ -135,6 +135,11 @@ export const pythonCallable = matching(
 );
 export const envName = matching(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name such as SMTP_PASSWORD");
 export const pythonModule = matching(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a Python dotted module name such as config");
+/** A DNS name or an IPv4/IPv6 address, as ssh takes it. */
+export function hostAddress(value: string): string {
+    if (net.isIP(value) !== 0) return value;
+    return matching(new RegExp(`^(?=.{1,253}$)(?:${LABEL}\\.)*${LABEL}$`), "a host name such as app.example.org or an IP address")(value);
+}
 export const userName = matching(/^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user name such as deploy");
 export const email = matching(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an email address");
 export const imageReference = matching(

@@ -1,14 +1,39 @@
 import { DATA_MOUNT, READY_MARKER } from "./cloudInit";
 
 /** ssh options shared by the docker provider and the readiness wait. */
-export function sshOptions(o: { knownHostsFile: string; privateKeyPath?: string }): string[] {
+export function sshOptions(o: { knownHostsFile?: string; privateKeyPath?: string; port?: number }): string[] {
     return [
         "-o", "StrictHostKeyChecking=accept-new",
-        "-o", `UserKnownHostsFile=${o.knownHostsFile}`,
+        ...(o.knownHostsFile === undefined ? [] : ["-o", `UserKnownHostsFile=${o.knownHostsFile}`]),
         "-o", "ConnectTimeout=10",
         "-o", "ServerAliveInterval=30",
+        ...(o.port === undefined || o.port === 22 ? [] : ["-p", String(o.port)]),
         ...(o.privateKeyPath === undefined ? [] : ["-i", o.privateKeyPath]),
     ];
+}
+
+/**
+ * Waits until Docker answers over ssh on a server that already exists (target ssh): its host key
+ * is the operator's known one, so nothing is forgotten, and the deadline is short.
+ */
+export function renderWaitForDocker(o: { user: string; address: string; sshOptions: string[]; timeoutSeconds?: number }): string {
+    const timeout = o.timeoutSeconds ?? 120;
+    const ssh = `ssh -o BatchMode=yes ${o.sshOptions.map(quote).join(" ")} ${quote(`${o.user}@${o.address}`)}`;
+    return `set -u
+deadline=$(( $(date +%s) + ${timeout} ))
+while :; do
+    if out=$(${ssh} 'docker version --format "{{.Server.Version}}"' 2>&1); then
+        echo "host ${o.address}: Docker $out"
+        exit 0
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "host ${o.address}: Docker did not answer over ssh as ${o.user} within ${timeout} s: $out" >&2
+        echo "(is ${o.user} in the docker group, and your key in its authorized_keys?)" >&2
+        exit 1
+    fi
+    sleep 5
+done
+`;
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -60,7 +60,7 @@ describe("the app contract in config", () => {
         expect(env).to.include({ SQL_HOST: "db", SQL_PORT: "5432", SQL_PASSWORD: env.POSTGRES_PASSWORD, SECRET_KEY: env.DJANGO_SECRET_KEY });
         expect(env.ALLOWED_HOSTS).to.equal("localhost 127.0.0.1");
         expect(await problems({ appEnvMap: ["SQL_HOST=dbhost"] })).to.deep.equal([
-            'webstack:appEnvMap: expected a list of NAME=source entries with a source from dbHost, dbPort, dbName, dbUser, dbPassword, databaseUrl, secretKey, allowedHosts, csrfTrustedOrigins, debug; "SQL_HOST=dbhost" is not one, got "[\\"SQL_HOST=dbhost\\"]"; ' +
+            'webstack:appEnvMap: expected a list of NAME=source entries with a source from dbHost, dbPort, dbName, dbUser, dbPassword, databaseUrl, secretKey, allowedHosts, csrfTrustedOrigins, debug, redisUrl, rabbitmqUrl; "SQL_HOST=dbhost" is not one, got "[\\"SQL_HOST=dbhost\\"]"; ' +
             "set items with `pulumi config set --path 'webstack:appEnvMap[0]' <value>` (then [1], ...) or as a YAML list under webstack:appEnvMap in the stack file",
         ]);
         expect((await problems({ appEnvMap: ["DATABASE_URL=databaseUrl"] }))[0]).to.include("DATABASE_URL is set by the program itself");

@@ -46,7 +46,7 @@ describe("settings", () => {
 
     describe("bad values stop the program before any resource is registered", () => {
         const cases: [string, string, Record<string, unknown>, RegExp[]][] = [
-            ["unknown target", "dev", { target: "gcp" }, [/webstack:target: expected one of local, digitalocean, aws, got "gcp"/]],
+            ["unknown target", "dev", { target: "gcp" }, [/webstack:target: expected one of local, ssh, digitalocean, aws, got "gcp"/]],
             ["unknown proxy", "dev", { proxy: "caddy" }, [/webstack:proxy: expected one of nginx, traefik, none, got "caddy"/]],
             ["wrong type", "dev", { httpPort: "eighty" }, [/webstack:httpPort: expected a whole number from 1 to 65535, got "eighty"/]],
             ["boolean typo", "dev", { debug: "yes" }, [/webstack:debug: expected true or false/]],

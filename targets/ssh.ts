@@ -1,0 +1,44 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../config/settings";
+import { Host } from "./host";
+import { renderWaitForDocker, sshCommand, sshOptions } from "./hostReady";
+
+/**
+ * A server the operator already has (address, user, key), the way Kamal and plain VPS users
+ * work: the docker provider reaches its engine over ssh://, and nothing else is created around it.
+ * Its data lives in named volumes on that server, which outlives every deploy.
+ */
+export class SshHost extends pulumi.ComponentResource {
+    readonly host: Host;
+
+    constructor(name: string, args: { settings: Settings }, opts?: pulumi.ComponentResourceOptions) {
+        super("webstack:targets:SshHost", name, {}, opts);
+        const s = args.settings;
+        const address = s.host.sshHost!;
+        const user = s.host.sshUser;
+        const options = sshOptions({ privateKeyPath: s.host.sshPrivateKeyPath, port: s.host.sshPort });
+
+        const ready = new command.local.Command(`${name}-ready`, {
+            create: renderWaitForDocker({ user, address, sshOptions: options }),
+        }, { parent: this });
+
+        const port = s.host.sshPort === 22 ? "" : `:${s.host.sshPort}`;
+        const provider = new docker.Provider(`${name}-docker`, {
+            host: `ssh://${user}@${address}${port}`,
+            // The provider's own ssh passes these; the port is in the URL, not here.
+            sshOpts: sshOptions({ privateKeyPath: s.host.sshPrivateKeyPath }),
+            // As on the clouds: the same in previews and updates; the step above checked the engine.
+            disableDockerDaemonCheck: true,
+        }, { parent: this, dependsOn: [ready] });
+
+        this.host = {
+            provider,
+            address: pulumi.output(address),
+            sshCommand: pulumi.output(`ssh ${s.host.sshPort === 22 ? "" : `-p ${s.host.sshPort} `}${s.host.sshPrivateKeyPath ? `-i ${s.host.sshPrivateKeyPath} ` : ""}${user}@${address}`),
+            shell: (script) => pulumi.output(sshCommand({ user, address, sshOptions: options, script })),
+        };
+        this.registerOutputs({ address: this.host.address });
+    }
+}

@@ -31,6 +31,76 @@ export interface NginxSiteOptions {
     /** Loopback-only port answering /healthz, for the container healthcheck. */
     healthPort: number;
     clientMaxBodySize: string;
+    /**
+     * Seconds nginx waits on an upstream between two reads (proxy_read_timeout, so also for the
+     * response headers) and between two writes (proxy_send_timeout). Default 60, nginx's own.
+     */
+    proxyTimeoutSeconds?: number;
+    /**
+     * false: no static location; staticUrl goes to the app like any other path (an app that
+     * serves its own build). Media files are still served from mediaRoot. Default true.
+     */
+    serveStatic?: boolean;
+    /** Paths proxied to other web containers (a frontend beside the API); see routeProblems. */
+    routes?: ProxyRoute[];
+}
+
+/** A URL prefix the edge sends to another web container instead of the app. */
+export interface ProxyRoute {
+    /** Leading and trailing slash, such as /app/; the longest matching prefix wins. */
+    pathPrefix: string;
+    /** host:port of that container (its name on the frontend network). */
+    upstream: string;
+}
+
+/** Where Let's Encrypt's HTTP-01 check asks for its token (nginx serves it on plain HTTP). */
+export const ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
+
+/** The same form config/validators.ts asks of staticUrl and mediaUrl. */
+const URL_PREFIX = /^\/([A-Za-z0-9._~-]+\/)+$/;
+const UPSTREAM = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?:[0-9]{1,5}$/;
+
+/** A path prefix the routes must stay clear of, and what it is for the messages. */
+export type ReservedPrefix = string | { prefix: string; what: string };
+
+/**
+ * What is wrong with a set of extra routes, one sentence each (empty when they are fine): a
+ * prefix not of the form /name/, an upstream not host:port, the same prefix twice, or a prefix
+ * that overlaps a reserved one (the static and media URLs, the ACME challenge path, always
+ * included) by being it, lying under it or holding it. Routes may nest in each other: the longer
+ * prefix wins, in nginx and in Traefik alike.
+ */
+export function routeProblems(routes: ProxyRoute[], reserved: ReservedPrefix[]): string[] {
+    const problems: string[] = [];
+    const named = [...reserved, { prefix: ACME_CHALLENGE_PREFIX, what: "the ACME HTTP-01 challenge path" }]
+        .map((r) => (typeof r === "string" ? { prefix: r, what: "a reserved path" } : r));
+    const seen = new Set<string>();
+    for (const { pathPrefix, upstream } of routes) {
+        const route = `route ${JSON.stringify(pathPrefix)}`;
+        if (pathPrefix === "/") {
+            problems.push(`${route}: / is the app's own catch-all; a route needs a path under it such as /app/`);
+            continue;
+        }
+        if (!URL_PREFIX.test(pathPrefix) || pathPrefix.split("/").some((s) => s === "." || s === "..")) {
+            problems.push(`${route}: expected a URL prefix with leading and trailing slashes such as /app/ (letters, digits and ._~- between them)`);
+            continue;
+        }
+        if (!UPSTREAM.test(upstream) || Number(upstream.split(":")[1]) < 1 || Number(upstream.split(":")[1]) > 65535) {
+            problems.push(`${route}: upstream ${JSON.stringify(upstream)} is not host:port such as frontend:3000`);
+        }
+        if (seen.has(pathPrefix)) problems.push(`${route} collides with another route of the same prefix`);
+        seen.add(pathPrefix);
+        for (const r of named) {
+            if (pathPrefix === r.prefix) {
+                problems.push(`${route} collides with ${r.what} ${r.prefix}`);
+            } else if (pathPrefix.startsWith(r.prefix)) {
+                problems.push(`${route} collides with ${r.what} ${r.prefix}: it lies under it`);
+            } else if (r.prefix.startsWith(pathPrefix)) {
+                problems.push(`${route} collides with ${r.what} ${r.prefix}: it would take part of it`);
+            }
+        }
+    }
+    return problems;
 }
 
 const withSlash = (dir: string) => (dir.endsWith("/") ? dir : `${dir}/`);
@@ -67,11 +137,38 @@ export const DELIVERY = [
 /** Hashed names from Django's manifest storage (site.62ef4015e412.css) never change content. */
 const HASHED_FILE = String.raw`"\.[0-9a-f]{12}\.[A-Za-z0-9]+(\.gz)?$"`;
 
-function siteLocations(o: NginxSiteOptions, hsts: boolean): string[] {
-    const headers = securityHeaders(hsts);
+/**
+ * A location's proxying to `upstream`, re-resolved per request through the server's resolver:
+ * with a variable in proxy_pass nginx looks the name up when it is used, not once at start.
+ */
+function proxyTo(variable: string, upstream: string, timeoutSeconds: number | undefined): string[] {
     return [
-        ...headers,
-        "",
+        `    set $${variable} http://${upstream};`,
+        `    proxy_pass $${variable};`,
+        "    proxy_http_version 1.1;",
+        '    proxy_set_header Connection "";',
+        "    proxy_set_header Host $host;",
+        "    proxy_set_header X-Real-IP $remote_addr;",
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    # Always overwritten: Django trusts it for SECURE_PROXY_SSL_HEADER.",
+        "    proxy_set_header X-Forwarded-Proto $scheme;",
+        "    proxy_set_header X-Forwarded-Host $host;",
+        "    # The edge owns these headers; the app's copies would be sent twice.",
+        "    proxy_hide_header X-Frame-Options;",
+        "    proxy_hide_header X-Content-Type-Options;",
+        "    proxy_hide_header Referrer-Policy;",
+        "    proxy_hide_header Strict-Transport-Security;",
+        "    proxy_redirect off;",
+        // Unset, the lines stay as they were (proxy_send_timeout's default is 60s as well), so the
+        // uploaded file, and with it the proxy container, does not change.
+        ...(timeoutSeconds === undefined
+            ? ["    proxy_read_timeout 60s;"]
+            : [`    proxy_read_timeout ${timeoutSeconds}s;`, `    proxy_send_timeout ${timeoutSeconds}s;`]),
+    ];
+}
+
+function staticLocation(o: NginxSiteOptions, headers: string[]): string[] {
+    return [
         `# Trailing slashes on both sides: "${o.staticUrl.replace(/\/$/, "")}../" cannot escape the root.`,
         `location ^~ ${o.staticUrl} {`,
         `    alias ${withSlash(o.staticRoot)};`,
@@ -91,39 +188,59 @@ function siteLocations(o: NginxSiteOptions, hsts: boolean): string[] {
         ...headers.map((h) => `    ${h}`),
         "}",
         "",
+    ];
+}
+
+function siteLocations(o: NginxSiteOptions, hsts: boolean): string[] {
+    const headers = securityHeaders(hsts);
+    // Longest first, as nginx picks among ^~ prefixes anyway: the file reads as it matches.
+    const routes = [...(o.routes ?? [])].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+    return [
+        ...headers,
+        "",
+        ...(o.serveStatic === false ? [] : staticLocation(o, headers)),
         `location ^~ ${o.mediaUrl} {`,
         `    alias ${withSlash(o.mediaRoot)};`,
         "    try_files $uri =404;",
         "}",
         "",
+        ...routes.flatMap((r, i) => [
+            `location ^~ ${r.pathPrefix} {`,
+            `    # nginx answers ${r.pathPrefix.replace(/\/$/, "")} with a redirect to ${r.pathPrefix}: relative, as the published port is not nginx's.`,
+            "    absolute_redirect off;",
+            ...proxyTo(`route${i + 1}_upstream`, r.upstream, o.proxyTimeoutSeconds),
+            "}",
+            "",
+        ]),
         "location / {",
-        `    set $app_upstream http://${o.upstream};`,
-        "    proxy_pass $app_upstream;",
-        "    proxy_http_version 1.1;",
-        '    proxy_set_header Connection "";',
-        "    proxy_set_header Host $host;",
-        "    proxy_set_header X-Real-IP $remote_addr;",
-        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "    # Always overwritten: Django trusts it for SECURE_PROXY_SSL_HEADER.",
-        "    proxy_set_header X-Forwarded-Proto $scheme;",
-        "    proxy_set_header X-Forwarded-Host $host;",
-        "    # The edge owns these headers; the app's copies would be sent twice.",
-        "    proxy_hide_header X-Frame-Options;",
-        "    proxy_hide_header X-Content-Type-Options;",
-        "    proxy_hide_header Referrer-Policy;",
-        "    proxy_hide_header Strict-Transport-Security;",
-        "    proxy_redirect off;",
-        "    proxy_read_timeout 60s;",
+        ...proxyTo("app_upstream", o.upstream, o.proxyTimeoutSeconds),
         "}",
     ];
 }
 
 /**
- * The nginx configuration of the site, for conf.d/ (http context). Static and media files are
- * served from the volumes, the rest goes to the app. With TLS, plain HTTP only answers the
- * ACME challenge and redirects.
+ * The prefixes nginx itself answers for, which routes must stay clear of: the media URL, and the
+ * static URL unless the app serves its own (serveStatic false). routeProblems adds the ACME path.
+ */
+export function siteReservedPrefixes(o: { staticUrl: string; mediaUrl: string; serveStatic?: boolean }): ReservedPrefix[] {
+    return [
+        ...(o.serveStatic === false ? [] : [{ prefix: o.staticUrl, what: "the static URL" }]),
+        { prefix: o.mediaUrl, what: "the media URL" },
+    ];
+}
+
+/**
+ * The nginx configuration of the site, for conf.d/ (http context). Static (unless serveStatic is
+ * false) and media files are served from the volumes, the routes' prefixes go to their
+ * containers, the rest goes to the app. With TLS, plain HTTP only answers the ACME challenge and
+ * redirects. Throws on routes that routeProblems refuses, so nothing malformed reaches nginx.
  */
 export function renderNginxSite(o: NginxSiteOptions): string {
+    if (o.proxyTimeoutSeconds !== undefined && !(Number.isInteger(o.proxyTimeoutSeconds) && o.proxyTimeoutSeconds > 0)) {
+        throw new Error(`proxyTimeoutSeconds: expected a whole number of seconds above 0, got ${o.proxyTimeoutSeconds}`);
+    }
+    const problems = routeProblems(o.routes ?? [], siteReservedPrefixes(o));
+    if (problems.length > 0) throw new Error(`nginx routes: ${problems.join("; ")}`);
     const names = o.serverNames.join(" ");
     const httpsListen = o.httpsListenPort ?? 443;
     const publicHttps = o.publicHttpsPort ?? 443;

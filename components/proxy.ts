@@ -10,7 +10,7 @@ import {
 } from "./certificates";
 import { commandHealthcheck, goDuration } from "./healthchecks";
 import { PINNED_IMAGES, pullImage } from "./images";
-import { renderNginxSite } from "./nginxConfig";
+import { ProxyRoute, renderNginxSite } from "./nginxConfig";
 import { TRAEFIK_ACME_DIR, traefikArguments } from "./traefikConfig";
 import { Volumes } from "./volumes";
 
@@ -35,6 +35,22 @@ export interface ProxyArgs {
     /** PEM certificate and key, for tls "provided". */
     certificate?: pulumi.Output<string>;
     privateKey?: pulumi.Output<string>;
+    /**
+     * Seconds the edge waits on the app: nginx's proxy_read_timeout and proxy_send_timeout
+     * (60 when unset), Traefik's responseHeaderTimeout (no limit when unset).
+     */
+    proxyTimeoutSeconds?: number;
+    /**
+     * nginx: false sends staticUrl to the app like any other path (and mounts no static
+     * volume); media stays with nginx. Default true. Traefik always leaves static files to the app.
+     */
+    serveStatic?: boolean;
+    /**
+     * nginx: prefixes proxied to other containers on the frontend network (check them with
+     * routeProblems first). Traefik reads its routes from labels on those containers
+     * (traefikRouteLabels), so it ignores these.
+     */
+    routes?: ProxyRoute[];
 }
 
 /** The edge: nginx with a rendered config (and certbot), or Traefik routing by labels. */
@@ -71,6 +87,7 @@ export class Proxy extends pulumi.ComponentResource {
                 command: args.frontend.name.apply((network) => traefikArguments({
                     network,
                     acme: args.edge.tls === "letsencrypt" ? { email: args.edge.acmeEmail!, staging: args.edge.acmeStaging } : undefined,
+                    proxyTimeoutSeconds: args.proxyTimeoutSeconds,
                 })),
                 volumes: [
                     { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
@@ -101,6 +118,9 @@ export class Proxy extends pulumi.ComponentResource {
             mediaRoot: "/srv/media/",
             healthPort: NGINX_HEALTH_PORT,
             clientMaxBodySize: args.edge.clientMaxBodySize,
+            proxyTimeoutSeconds: args.proxyTimeoutSeconds,
+            serveStatic: args.serveStatic,
+            routes: args.routes,
         }));
         const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [
             { file: "/etc/nginx/conf.d/default.conf", content: this.nginxConfig },
@@ -120,7 +140,11 @@ export class Proxy extends pulumi.ComponentResource {
         this.container = new docker.Container(name, {
             ...common,
             uploads,
-            volumes: [volumes.static.mount("/srv/static", true), volumes.media.mount("/srv/media", true), ...certificateVolumes],
+            volumes: [
+                ...(args.serveStatic === false ? [] : [volumes.static.mount("/srv/static", true)]),
+                volumes.media.mount("/srv/media", true),
+                ...certificateVolumes,
+            ],
             healthcheck: commandHealthcheck(["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${NGINX_HEALTH_PORT}/healthz`]),
         }, containerOpts);
 

@@ -7,8 +7,18 @@ export interface TraefikAcme {
     staging: boolean;
 }
 
-/** Traefik v3 static configuration, as command-line flags. */
-export function traefikArguments(o: { network: string; acme?: TraefikAcme }): string[] {
+/**
+ * Traefik v3 static configuration, as command-line flags.
+ *
+ * proxyTimeoutSeconds (nginx's proxy_read_timeout) becomes the default servers transport's
+ * forwardingTimeouts.responseHeaderTimeout: how long Traefik waits for an upstream's response
+ * headers once the request is sent, then answers 504. It is the static `serversTransport`, which
+ * Traefik turns into the transport every service uses unless a label names another one; Docker
+ * labels can only name a transport, not define one. Unset, no flag: Traefik's default, no limit.
+ * The entry points' readTimeout (60 s by default since v3) bounds reading the client's request,
+ * body included, not the wait for the answer, and is left as it is.
+ */
+export function traefikArguments(o: { network: string; acme?: TraefikAcme; proxyTimeoutSeconds?: number }): string[] {
     const args = [
         "--providers.docker=true",
         "--providers.docker.exposedbydefault=false",
@@ -21,6 +31,12 @@ export function traefikArguments(o: { network: string; acme?: TraefikAcme }): st
         // The proxy network is the only source of forwarded headers Traefik should pass on.
         "--entrypoints.web.forwardedheaders.insecure=false",
     ];
+    if (o.proxyTimeoutSeconds !== undefined) {
+        if (!(Number.isInteger(o.proxyTimeoutSeconds) && o.proxyTimeoutSeconds > 0)) {
+            throw new Error(`proxyTimeoutSeconds: expected a whole number of seconds above 0, got ${o.proxyTimeoutSeconds}`);
+        }
+        args.push(`--serverstransport.forwardingtimeouts.responseheadertimeout=${o.proxyTimeoutSeconds}s`);
+    }
     if (o.acme !== undefined) {
         args.push(
             "--entrypoints.websecure.address=:443",
@@ -59,20 +75,24 @@ export interface TraefikRouterOptions {
     maxBodySize: string;
 }
 
-/** Labels on the web container that route the site's hosts to it, with the edge's headers. */
-export function traefikRouterLabels(o: TraefikRouterOptions) {
-    const r = `traefik.http.routers.${o.router}`;
-    const headers = `${o.router}-headers`;
-    const body = `${o.router}-body`;
+/**
+ * The labels of one router, its service and its two middlewares (the edge's headers, the body
+ * limit), all named `name`; `priority` only when given (else Traefik's: the rule's length).
+ */
+function routerLabels(name: string, rule: string, o: TraefikRouterOptions, priority?: number): Record<string, string> {
+    const r = `traefik.http.routers.${name}`;
+    const headers = `${name}-headers`;
+    const body = `${name}-body`;
     const m = "traefik.http.middlewares";
     const labels: Record<string, string> = {
         "traefik.enable": "true",
         "traefik.docker.network": o.network,
-        [`${r}.rule`]: hostRule(o.hosts),
+        [`${r}.rule`]: rule,
+        ...(priority === undefined ? {} : { [`${r}.priority`]: String(priority) }),
         [`${r}.entrypoints`]: o.tls ? "websecure" : "web",
-        [`${r}.service`]: o.router,
+        [`${r}.service`]: name,
         [`${r}.middlewares`]: `${headers},${body}`,
-        [`traefik.http.services.${o.router}.loadbalancer.server.port`]: String(o.port),
+        [`traefik.http.services.${name}.loadbalancer.server.port`]: String(o.port),
         [`${m}.${headers}.headers.contentTypeNosniff`]: "true",
         [`${m}.${headers}.headers.frameDeny`]: "true",
         [`${m}.${headers}.headers.referrerPolicy`]: "strict-origin-when-cross-origin",
@@ -83,5 +103,48 @@ export function traefikRouterLabels(o: TraefikRouterOptions) {
         labels[`${m}.${headers}.headers.stsSeconds`] = "31536000";
         labels[`${m}.${headers}.headers.stsIncludeSubdomains`] = "true";
     }
-    return Object.entries(labels).map(([label, value]) => ({ label, value }));
+    return labels;
+}
+
+const asLabels = (labels: Record<string, string>) => Object.entries(labels).map(([label, value]) => ({ label, value }));
+
+/** Labels on the web container that route the site's hosts to it, with the edge's headers. */
+export function traefikRouterLabels(o: TraefikRouterOptions) {
+    return asLabels(routerLabels(o.router, hostRule(o.hosts), o));
+}
+
+/**
+ * Route priorities start here: above any main router's (Traefik's default priority is the
+ * rule's length, and a Host rule for the site's names stays far shorter), and the longer prefix
+ * wins among routes, as in nginx.
+ */
+export const TRAEFIK_ROUTE_PRIORITY = 10_000;
+
+export interface TraefikRouteOptions extends TraefikRouterOptions {
+    /** The main router's name (the stack prefix), as given to traefikRouterLabels. */
+    router: string;
+    /** The extra container's name for this route, unique in the stack: its router, service and middlewares are `${router}-${name}`. */
+    name: string;
+    /** Leading and trailing slash, as checked by routeProblems. */
+    pathPrefix: string;
+    /** The extra container's port. */
+    port: number;
+}
+
+/**
+ * Labels on an extra web container (a frontend beside the API) that send the site's hosts'
+ * requests under pathPrefix to it, ahead of the main router: same entry points, TLS and edge
+ * headers and body limit, as middlewares of its own, so the route does not depend on the web
+ * container's labels being there (Traefik drops those while the web container is replaced).
+ */
+export function traefikRouteLabels(o: TraefikRouteOptions) {
+    if (!/^\/([A-Za-z0-9._~-]+\/)+$/.test(o.pathPrefix)) {
+        throw new Error(`route ${JSON.stringify(o.pathPrefix)}: expected a URL prefix with leading and trailing slashes such as /app/`);
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(o.name)) {
+        throw new Error(`route name ${JSON.stringify(o.name)}: expected letters, digits and dashes, as Traefik label keys take them`);
+    }
+    const prefix = `PathPrefix(\`${o.pathPrefix}\`)`;
+    const rule = o.hosts.length === 0 ? prefix : `(${hostRule(o.hosts)}) && ${prefix}`;
+    return asLabels(routerLabels(`${o.router}-${o.name}`, rule, o, TRAEFIK_ROUTE_PRIORITY + o.pathPrefix.length));
 }

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
 import { NGINX_TLS_DIR } from "../../components/certificates";
+import { NginxSiteOptions, renderNginxSite } from "../../components/nginxConfig";
 import { unwrap } from "../harness";
 import { container, renderStack } from "./program";
 import { DEBIAN_NGINX_CONF, Nginx, OFFICIAL_NGINX_CONF, requireBinary, run, tempDir } from "./servers";
@@ -27,6 +28,22 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
     ["plain HTTP (dev)", "dev", {}],
     ["provided certificate (prod)", "prod", { domain: SITE, tls: "provided", tlsCertificate: "pem", tlsPrivateKey: "pem" }],
     ["Let's Encrypt (stage on nginx)", "stage", { proxy: "nginx", domain: SITE, acmeEmail: "ops@example.org" }],
+];
+
+/** The renderer's optional parts, all at once, as the proxy container would get them. */
+const OPTIONAL: NginxSiteOptions = {
+    serverNames: [SITE], upstream: "web:8000", resolver: "127.0.0.11", listenPort: 80, healthPort: 8081, clientMaxBodySize: "20m",
+    staticUrl: "/static/", staticRoot: "/srv/static/", mediaUrl: "/media/", mediaRoot: "/srv/media/",
+    proxyTimeoutSeconds: 300,
+    serveStatic: false,
+    routes: [{ pathPrefix: "/app/", upstream: "frontend:3000" }, { pathPrefix: "/app/admin/", upstream: "admin:8080" }],
+};
+const OPTIONAL_VARIANTS: [string, (certDir: string) => NginxSiteOptions][] = [
+    ["routes + timeout + serveStatic false", () => OPTIONAL],
+    ["routes + timeout + static at /assets/, over TLS", (certDir) => ({
+        ...OPTIONAL, serveStatic: true, staticUrl: "/assets/",
+        tls: { certificate: `${certDir}/fullchain.pem`, key: `${certDir}/privkey.pem`, hsts: true, acmeWebroot: "/var/www/certbot" },
+    })],
 ];
 
 const MAIN_CONFIGS: [string, string][] = [
@@ -66,6 +83,18 @@ describe("nginx: the uploaded site under the real main configurations", function
                 const dir = path.join(tmp.path, `${stack}-${MAIN_CONFIGS.findIndex((m) => m[1] === mainConfig)}`);
                 const nginx = Nginx.prepare(site, dir, 1, mainConfig);
                 const result = await nginx.test();
+                expect(result.code, `${result.output}\n--- site ---\n${site}`).to.equal(0);
+                expect(result.output).not.to.contain("duplicate");
+            });
+        }
+    }
+
+    for (const [variant, options] of OPTIONAL_VARIANTS) {
+        for (const [mainName, mainConfig] of MAIN_CONFIGS) {
+            it(`${variant}: nginx -t accepts it under ${mainName}`, async function () {
+                const site = renderNginxSite(options(certDir));
+                const dir = path.join(tmp.path, `optional-${OPTIONAL_VARIANTS.findIndex((v) => v[0] === variant)}-${MAIN_CONFIGS.findIndex((m) => m[1] === mainConfig)}`);
+                const result = await Nginx.prepare(site, dir, 1, mainConfig).test();
                 expect(result.code, `${result.output}\n--- site ---\n${site}`).to.equal(0);
                 expect(result.output).not.to.contain("duplicate");
             });

@@ -1,0 +1,105 @@
+import { expect } from "chai";
+import {
+    hostRule, TRAEFIK_ROUTE_PRIORITY, traefikArguments, traefikRouteLabels, traefikRouterLabels,
+} from "../../../components/traefikConfig";
+
+const main = { router: "webstack-prod", hosts: ["www.example.org"], port: 8000, network: "front", tls: true, hsts: true, maxBodySize: "20m" };
+const asObject = (labels: { label: string; value: string }[]) => Object.fromEntries(labels.map((l) => [l.label, l.value]));
+
+describe("traefikArguments: proxyTimeoutSeconds", function () {
+    it("sets the default servers transport's responseHeaderTimeout, which every service uses", function () {
+        const args = traefikArguments({ network: "n", proxyTimeoutSeconds: 300 });
+        expect(args).to.include("--serverstransport.forwardingtimeouts.responseheadertimeout=300s");
+        expect(args.filter((a) => a.includes("timeout"))).to.have.length(1);
+    });
+
+    it("unset, adds no flag: the arguments, and so the container, stay as they were", function () {
+        expect(traefikArguments({ network: "n" }).join(" ")).not.to.include("timeout");
+        expect(traefikArguments({ network: "n", proxyTimeoutSeconds: undefined })).to.deep.equal(traefikArguments({ network: "n" }));
+    });
+
+    it("refuses anything but a whole number of seconds above 0", function () {
+        for (const bad of [0, -1, 2.5]) {
+            expect(() => traefikArguments({ network: "n", proxyTimeoutSeconds: bad }), String(bad)).to.throw(/proxyTimeoutSeconds/);
+        }
+    });
+});
+
+describe("traefikRouterLabels", function () {
+    it("renders the main router's labels as before the routes (no priority of its own)", function () {
+        expect(traefikRouterLabels(main).map((l) => l.label)).to.deep.equal([
+            "traefik.enable",
+            "traefik.docker.network",
+            "traefik.http.routers.webstack-prod.rule",
+            "traefik.http.routers.webstack-prod.entrypoints",
+            "traefik.http.routers.webstack-prod.service",
+            "traefik.http.routers.webstack-prod.middlewares",
+            "traefik.http.services.webstack-prod.loadbalancer.server.port",
+            "traefik.http.middlewares.webstack-prod-headers.headers.contentTypeNosniff",
+            "traefik.http.middlewares.webstack-prod-headers.headers.frameDeny",
+            "traefik.http.middlewares.webstack-prod-headers.headers.referrerPolicy",
+            "traefik.http.middlewares.webstack-prod-body.buffering.maxRequestBodyBytes",
+            "traefik.http.routers.webstack-prod.tls.certresolver",
+            "traefik.http.middlewares.webstack-prod-headers.headers.stsSeconds",
+            "traefik.http.middlewares.webstack-prod-headers.headers.stsIncludeSubdomains",
+        ]);
+    });
+});
+
+describe("traefikRouteLabels", function () {
+    const route = { ...main, name: "frontend", pathPrefix: "/app/", port: 3000 };
+    const labels = asObject(traefikRouteLabels(route));
+    const r = "traefik.http.routers.webstack-prod-frontend";
+
+    it("routes the site's hosts under the prefix to the extra container's port", function () {
+        expect(labels).to.deep.include({
+            "traefik.enable": "true",
+            "traefik.docker.network": "front",
+            [`${r}.rule`]: "(Host(`www.example.org`)) && PathPrefix(`/app/`)",
+            [`${r}.service`]: "webstack-prod-frontend",
+            "traefik.http.services.webstack-prod-frontend.loadbalancer.server.port": "3000",
+        });
+    });
+
+    it("ranks above the main router, and a longer prefix above a shorter one", function () {
+        const priority = Number(labels[`${r}.priority`]);
+        const mainLabels = asObject(traefikRouterLabels(main));
+        expect(mainLabels).not.to.have.property("traefik.http.routers.webstack-prod.priority");
+        // Traefik's default priority is the rule's length.
+        expect(priority).to.be.greaterThan(mainLabels["traefik.http.routers.webstack-prod.rule"].length);
+        expect(priority).to.be.greaterThan(TRAEFIK_ROUTE_PRIORITY);
+        const deeper = asObject(traefikRouteLabels({ ...route, name: "admin", pathPrefix: "/app/admin/" }));
+        expect(Number(deeper["traefik.http.routers.webstack-prod-admin.priority"])).to.be.greaterThan(priority);
+    });
+
+    it("has the main router's entry points, TLS resolver and edge headers, as middlewares of its own", function () {
+        const own = asObject(traefikRouterLabels(main));
+        const same = (suffix: string) => expect(labels[`${r}.${suffix}`], suffix).to.equal(own[`traefik.http.routers.webstack-prod.${suffix}`]);
+        same("entrypoints");
+        same("tls.certresolver");
+        expect(labels[`${r}.middlewares`]).to.equal("webstack-prod-frontend-headers,webstack-prod-frontend-body");
+        for (const [label, value] of Object.entries(own).filter(([l]) => l.startsWith("traefik.http.middlewares."))) {
+            expect(labels[label.replace("webstack-prod-", "webstack-prod-frontend-")], label).to.equal(value);
+        }
+    });
+
+    it("without TLS: the web entry point, no resolver; without host names, the prefix alone", function () {
+        const plain = asObject(traefikRouteLabels({ ...route, tls: false, hsts: false, hosts: [] }));
+        expect(plain[`${r}.entrypoints`]).to.equal("web");
+        expect(plain).not.to.have.property(`${r}.tls.certresolver`);
+        expect(plain).not.to.have.property("traefik.http.middlewares.webstack-prod-frontend-headers.headers.stsSeconds");
+        expect(plain[`${r}.rule`]).to.equal("PathPrefix(`/app/`)");
+        expect(hostRule(["a", "b"])).to.equal("Host(`a`) || Host(`b`)");
+        const two = asObject(traefikRouteLabels({ ...route, hosts: ["a", "b"] }));
+        expect(two[`${r}.rule`]).to.equal("(Host(`a`) || Host(`b`)) && PathPrefix(`/app/`)");
+    });
+
+    it("refuses a prefix or a name that would not make a sound rule or label", function () {
+        for (const pathPrefix of ["/", "/app", "app/", "/a`) || PathPrefix(`/"]) {
+            expect(() => traefikRouteLabels({ ...route, pathPrefix }), pathPrefix).to.throw(/expected a URL prefix/);
+        }
+        for (const name of ["", "front.end", "-x", "a b"]) {
+            expect(() => traefikRouteLabels({ ...route, name }), name).to.throw(/route name/);
+        }
+    });
+});

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Accessories } from "./components/accessories";
+import { Accessories, ACCESSORY_PORTS } from "./components/accessories";
 import { AppServer, appEnvironment } from "./components/appServer";
 import { Autoheal } from "./components/autoheal";
 import { Backups } from "./components/backups";
@@ -8,8 +8,9 @@ import { ImagePruning } from "./components/imagePruning";
 import { Networks } from "./components/networks";
 import { Proxy } from "./components/proxy";
 import { Secrets } from "./components/secrets";
-import { traefikRouterLabels } from "./components/traefikConfig";
+import { traefikRouteLabels, traefikRouterLabels } from "./components/traefikConfig";
 import { Volumes } from "./components/volumes";
+import { WebRoutes } from "./components/webRoutes";
 import { Workers } from "./components/workers";
 import { Settings } from "./config/settings";
 import { createHost } from "./targets";
@@ -53,6 +54,22 @@ export function buildStack(settings: Settings) {
         network: networks.backend,
     });
 
+    const hosts = host.address.apply((address) => siteHosts(settings, address));
+    /** Traefik's labels for a container the proxy sends `pathPrefix` to; none with nginx. */
+    const routeLabels = (name: string, pathPrefix: string, port: number) => settings.proxy !== "traefik"
+        ? []
+        : pulumi.all([hosts, networks.frontend.name]).apply(([names, network]) => traefikRouteLabels({
+            router: prefix,
+            name,
+            pathPrefix,
+            port,
+            hosts: settings.domain === undefined ? [] : names,
+            network,
+            tls: tlsOn,
+            hsts: settings.edge.hsts,
+            maxBodySize: settings.edge.clientMaxBodySize,
+        }));
+
     const accessories = new Accessories("accessories", {
         host,
         prefix,
@@ -61,9 +78,15 @@ export function buildStack(settings: Settings) {
         frontend: networks.frontend,
         protectData: settings.protectData,
         database: { name: settings.database.name, user: settings.database.user },
+        labels: (a) => routeLabels(a.kind, a.path!, ACCESSORY_PORTS[a.kind]),
     });
-
-    const hosts = host.address.apply((address) => siteHosts(settings, address));
+    const webRoutes = new WebRoutes("routes", {
+        host,
+        prefix,
+        routes: settings.webRoutes,
+        frontend: networks.frontend,
+        labels: (r) => routeLabels(r.name, r.path, r.port),
+    });
     const app = settings.app;
     const environment = pulumi.secret(pulumi.all([
         hosts, secrets.djangoSecretKey, secrets.dbPassword, secrets.superuserPassword, networks.frontend.ipamConfigs, pulumi.all(app.secrets),
@@ -151,6 +174,12 @@ export function buildStack(settings: Settings) {
         edge: settings.edge,
         certificate: secrets.tlsCertificate,
         privateKey: secrets.tlsPrivateKey,
+        proxyTimeoutSeconds: settings.edge.proxyTimeoutSeconds,
+        serveStatic: settings.edge.serveStatic,
+        routes: [
+            ...settings.webRoutes.map((r) => ({ pathPrefix: r.path, upstream: `${r.name}:${r.port}` })),
+            ...settings.accessories.filter((a) => a.path !== undefined).map((a) => ({ pathPrefix: a.path!, upstream: `${a.kind}:${ACCESSORY_PORTS[a.kind]}` })),
+        ],
     });
 
     const backups = new Backups("backup", {
@@ -194,5 +223,5 @@ export function buildStack(settings: Settings) {
         superuserPassword: secrets.superuserPassword,
         accessoryPasswords: pulumi.secret(pulumi.all(accessories.passwords)),
     };
-    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning, workers, accessories } };
+    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning, workers, accessories, webRoutes } };
 }

@@ -66,6 +66,8 @@ export interface AccessoriesArgs {
     /** Keep their volumes through `pulumi destroy`. */
     protectData: boolean;
     database: { name: string; user: string };
+    /** Labels the proxy reads from an exposed admin UI's container (Traefik). */
+    labels?: (accessory: AccessorySettings) => pulumi.Input<docker.types.input.ContainerLabel[]>;
 }
 
 /**
@@ -115,7 +117,7 @@ export class Accessories extends pulumi.ComponentResource {
                     ...(exposed ? [{ name: args.frontend.name, aliases: [kind] }] : []),
                 ],
                 healthcheck: healthcheck(kind, accessory.path),
-                labels: autohealLabels(STOP_SECONDS[kind]),
+                labels: pulumi.output(exposed && args.labels ? args.labels(accessory) : []).apply((labels) => [...autohealLabels(STOP_SECONDS[kind]), ...labels]),
                 stopTimeout: STOP_SECONDS[kind],
                 destroyGraceSeconds: STOP_SECONDS[kind],
                 restart: "unless-stopped",

@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { routeProblems, siteReservedPrefixes } from "../components/nginxConfig";
 import * as v from "./validators";
 
 export const TARGETS = ["local", "ssh", "digitalocean", "aws"] as const;
@@ -54,7 +55,11 @@ export interface Settings {
         acmeStaging: boolean;
         hsts: boolean;
         clientMaxBodySize: string;
+        proxyTimeoutSeconds: number;
+        serveStatic: boolean;
     };
+    /** Other web containers the proxy sends a path prefix to (webRoutes). */
+    webRoutes: { name: string; image?: string; context?: string; dockerfile: string; port: number; path: string; healthcheckPath: string }[];
     /** Database, media and backup storage survive `pulumi destroy` and replacements. */
     protectData: boolean;
     backups: { time: string; retentionDays: number };
@@ -124,6 +129,8 @@ export const PARSERS = {
     acmeEmail: v.optional(v.email),
     acmeStaging: v.boolean,
     hsts: v.oneOf(["auto", "on", "off"] as const),
+    proxyTimeoutSeconds: v.integer(1, 3600),
+    proxyServeStatic: v.boolean,
     clientMaxBodySize: v.matching(/^[1-9][0-9]*[kmg]?$/, "an nginx size such as 512k, 20m or 1g"),
     postgresVersion: v.integer(13, 17),
     dbName: v.identifier,
@@ -198,6 +205,58 @@ export interface RawConfig {
     appWorkers?: unknown;
     /** accessories as the CLI hands it over: an object of kinds to { version, path }. */
     accessories?: unknown;
+    /** webRoutes as the CLI hands it over: an object of names to { image | context, port, path }. */
+    webRoutes?: unknown;
+}
+
+/** webRoutes: other web containers (a frontend beside the API), each under a path prefix of its own. */
+function parseWebRoutes(raw: unknown, key: (n: string) => string, problems: string[]): Settings["webRoutes"] {
+    if (raw === undefined) return [];
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        problems.push(`${key("webRoutes")}: expected a map of names to { image or context, port, path }, for example \`pulumi config set --path 'webRoutes.frontend.path' /app/\``);
+        return [];
+    }
+    const routes: Settings["webRoutes"] = [];
+    for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+        const at = `${key("webRoutes")}.${name}`;
+        if (!/^[a-z][a-z0-9-]{0,30}$/.test(name) || RESERVED_WORKER_NAMES.includes(name) || (ACCESSORY_KINDS as readonly string[]).includes(name)) {
+            problems.push(`${at}: a route name is lower-case letters, digits and -, and not one of the stack's containers (${[...RESERVED_WORKER_NAMES, ...ACCESSORY_KINDS].join(", ")})`);
+            continue;
+        }
+        const r = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+        const unknown = Object.keys(r).filter((k) => !["image", "context", "dockerfile", "port", "path", "healthcheckPath"].includes(k));
+        if (unknown.length > 0) problems.push(`${at}: unknown field ${unknown.join(", ")}; expected image or context (and dockerfile), port, path, healthcheckPath`);
+        const check = <T>(field: string, parse: (value: string) => T, fallback?: string): T | undefined => {
+            const given = r[field] === undefined ? fallback : String(r[field]);
+            if (given === undefined) {
+                problems.push(`${at}.${field}: is required`);
+                return undefined;
+            }
+            try {
+                return parse(given);
+            } catch (err) {
+                problems.push(`${at}.${field}: expected ${(err as Error).message}, got ${JSON.stringify(r[field])}`);
+                return undefined;
+            }
+        };
+        if ((r.image === undefined) === (r.context === undefined)) {
+            problems.push(`${at}: set either image (a pinned reference) or context (a directory to build), not ${r.image === undefined ? "neither" : "both"}`);
+            continue;
+        }
+        const image = r.image === undefined ? undefined : check("image", v.imageReference);
+        const context = r.context === undefined ? undefined : check("context", v.directoryPath);
+        const dockerfile = check("dockerfile", v.relativePath, "Dockerfile");
+        const port = check("port", v.integer(1, 65535));
+        const path = check("path", v.urlPrefix);
+        const healthcheckPath = check("healthcheckPath", v.urlPath, "/");
+        if (context !== undefined && dockerfile !== undefined) {
+            const why = buildContextProblem(context, dockerfile);
+            if (why !== undefined) problems.push(`${at}.context: ${why}`);
+        }
+        if (port === undefined || path === undefined || healthcheckPath === undefined || dockerfile === undefined) continue;
+        routes.push({ name, image, context, dockerfile, port, path, healthcheckPath });
+    }
+    return routes;
 }
 
 /** accessories: known kinds, pinned versions, admin UIs only behind a path of their own. */
@@ -369,6 +428,18 @@ export function parseSettings(raw: RawConfig): Settings {
     const appSecrets = parseAppSecrets(raw.appSecrets, key, problems);
     const workers = parseWorkers(raw.appWorkers, key, problems);
     const accessories = parseAccessories(raw.accessories, key, problems);
+    const webRoutes = parseWebRoutes(raw.webRoutes, key, problems);
+    if (p.appStaticUrl !== undefined && p.appMediaUrl !== undefined) {
+        const routes = [
+            ...webRoutes.map((r) => ({ pathPrefix: r.path, upstream: `${r.name}:${r.port}` })),
+            ...accessories.filter((a) => a.path !== undefined).map((a) => ({ pathPrefix: a.path!, upstream: `${a.kind}:80` })),
+        ];
+        const reserved = siteReservedPrefixes({ staticUrl: p.appStaticUrl, mediaUrl: p.appMediaUrl, serveStatic: p.proxyServeStatic !== false });
+        for (const problem of routeProblems(routes, reserved)) problems.push(`${key("webRoutes")}: ${problem}`);
+        if (routes.length > 0 && p.proxy === "none") {
+            problems.push(`${key("proxy")}: webRoutes and admin UIs with a path are served by the proxy; expected nginx or traefik`);
+        }
+    }
     const accessoryKinds = accessories.map((a) => a.kind);
     for (const [source, kind, variable] of [["redisUrl", "redis", "REDIS_URL"], ["rabbitmqUrl", "rabbitmq", "RABBITMQ_URL"]] as const) {
         if ((p.appEnvMap ?? []).some((e) => e.endsWith(`=${source}`)) && !accessoryKinds.includes(kind)) {
@@ -415,7 +486,10 @@ export function parseSettings(raw: RawConfig): Settings {
             acmeStaging: p.acmeStaging,
             hsts: p.hsts === "on" || (p.hsts === "auto" && environment === "prod" && tlsMode(p) !== "off"),
             clientMaxBodySize: p.clientMaxBodySize,
+            proxyTimeoutSeconds: p.proxyTimeoutSeconds,
+            serveStatic: p.proxyServeStatic,
         },
+        webRoutes,
         protectData: p.dataProtection === "on" || (p.dataProtection === "auto" && environment === "prod"),
         backups: { time: p.backupTime, retentionDays: p.backupRetentionDays },
         database: {
@@ -603,7 +677,7 @@ export function configString(value: unknown): string {
 }
 
 /**
- * appSecrets, appWorkers and accessories are maps, which Pulumi.yaml cannot declare (its types are string, integer, boolean
+ * appSecrets, appWorkers, accessories and webRoutes are maps, which Pulumi.yaml cannot declare (its types are string, integer, boolean
  * and array), so it is read here. Values set with --secret arrive decrypted and are re-wrapped.
  */
 function structuredConfig(name: string): unknown {
@@ -640,5 +714,6 @@ export function readSettings(): Settings {
         appSecrets: structuredConfig("appSecrets"),
         appWorkers: structuredConfig("appWorkers"),
         accessories: structuredConfig("accessories"),
+        webRoutes: structuredConfig("webRoutes"),
     });
 }

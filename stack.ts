@@ -31,6 +31,9 @@ export function siteUrl(settings: Settings, host: string): string {
 /** Builds the whole stack from validated settings and returns its outputs and parts. */
 export function buildStack(settings: Settings) {
     const prefix = `${settings.project}-${settings.stack}`;
+    if (settings.database.postgresVersion < 15) {
+        pulumi.log.warn(`PostgreSQL ${settings.database.postgresVersion} is past its end of life; move to 15-17 by dump and restore (docs/postgres.md)`);
+    }
     const host = createHost(settings.target, settings);
     const secrets = new Secrets("secrets", { configured: settings.secrets }).values;
     const networks = new Networks("networks", { host, prefix });
@@ -50,6 +53,7 @@ export function buildStack(settings: Settings) {
         user: settings.database.user,
         password: secrets.dbPassword,
         extensions: settings.database.extensions,
+        initSql: settings.database.initSql,
         data: volumes.database,
         network: networks.backend,
     });

@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { extensionName } from "../components/extensions";
 import { routeProblems, siteReservedPrefixes } from "../components/nginxConfig";
 import * as v from "./validators";
 
@@ -68,6 +69,8 @@ export interface Settings {
         name: string;
         user: string;
         extensions: string[];
+        /** First-time schema SQL (dbInitSqlFiles), read from the files. */
+        initSql: { name: string; content: string }[];
     };
     app: {
         kind: AppKind;
@@ -132,10 +135,11 @@ export const PARSERS = {
     proxyTimeoutSeconds: v.integer(1, 3600),
     proxyServeStatic: v.boolean,
     clientMaxBodySize: v.matching(/^[1-9][0-9]*[kmg]?$/, "an nginx size such as 512k, 20m or 1g"),
-    postgresVersion: v.integer(13, 17),
+    postgresVersion: v.integer(13, 17, "; an older major moves by dump and restore, see docs/postgres.md"),
     dbName: v.identifier,
     dbUser: v.identifier,
-    dbExtensions: v.listOf(v.identifier, "extension names such as pg_trgm"),
+    dbExtensions: v.listOf(extensionName, "extension names such as pg_trgm or uuid-ossp"),
+    dbInitSqlFiles: v.listOf(v.directoryPath, "SQL file paths such as ../my-app/schema.sql"),
     dataProtection: v.oneOf(["auto", "on", "off"] as const),
     backupTime: v.matching(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a time of day HH:MM (UTC) such as 03:00"),
     backupRetentionDays: v.integer(1, 3650),
@@ -429,6 +433,15 @@ export function parseSettings(raw: RawConfig): Settings {
     const workers = parseWorkers(raw.appWorkers, key, problems);
     const accessories = parseAccessories(raw.accessories, key, problems);
     const webRoutes = parseWebRoutes(raw.webRoutes, key, problems);
+    const initSql: Settings["database"]["initSql"] = [];
+    for (const file of p.dbInitSqlFiles ?? []) {
+        const full = path.resolve(projectRoot(), file);
+        if (!fs.existsSync(full) || !fs.statSync(full).isFile()) {
+            problems.push(`${key("dbInitSqlFiles")}: ${file} is not a file (paths are relative to this project)`);
+        } else {
+            initSql.push({ name: file, content: fs.readFileSync(full, "utf8") });
+        }
+    }
     if (p.appStaticUrl !== undefined && p.appMediaUrl !== undefined) {
         const routes = [
             ...webRoutes.map((r) => ({ pathPrefix: r.path, upstream: `${r.name}:${r.port}` })),
@@ -456,9 +469,8 @@ export function parseSettings(raw: RawConfig): Settings {
     const taken = new Map<string, string>(Object.keys(environmentVars).map((n) => [n, "appEnvironment"]));
     for (const [setting, names] of [["appEnvMap", envMap.map((m) => m.name)], ["appSecrets", Object.keys(appSecrets)]] as const) {
         for (const name of names) {
-            if (setting === "appEnvMap" && RESERVED_ENVIRONMENT.includes(name)) {
-                problems.push(`${key("appEnvMap")}: ${name} is set by the program itself; map the value to another name`);
-            } else if (taken.has(name)) {
+            // appEnvMap may replace a variable the program sets (DJANGO_ALLOWED_HOSTS, space-separated).
+            if (taken.has(name)) {
                 problems.push(`${key(setting)}: ${name} is also set in ${taken.get(name)}; set each variable once`);
             }
             taken.set(name, setting);
@@ -497,6 +509,7 @@ export function parseSettings(raw: RawConfig): Settings {
             name: p.dbName,
             user: p.dbUser,
             extensions: p.dbExtensions.filter((e) => e !== "q3c"),
+            initSql,
         },
         app: {
             kind: p.appKind,

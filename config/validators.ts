@@ -12,10 +12,10 @@ export function oneOf<T extends string>(choices: readonly T[]) {
     };
 }
 
-export function integer(min: number, max: number) {
+export function integer(min: number, max: number, hint = "") {
     return (value: string): number => {
         if (!/^-?\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
-            throw new InvalidValue(`a whole number from ${min} to ${max}`);
+            throw new InvalidValue(`a whole number from ${min} to ${max}${hint}`);
         }
         return Number(value);
     };

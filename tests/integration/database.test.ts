@@ -4,8 +4,10 @@
  * HTTP endpoint and in SQL, against an independent great-circle computation), the planner's use
  * of the q3c index, and the db container's healthcheck command.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
+import { InitSqlFile, initSqlUploads } from "../../components/database";
 import { renderStack, container, containerCommand, containerEnv, healthcheckCommand } from "./program";
 import {
     appEnv, baseEnv, Gunicorn, httpGet, INITDB_DIR, Postgres, requireBinary, requireDjangoApp, requirePostgres,
@@ -252,6 +254,207 @@ describe("database: PostgreSQL 15 + q3c as the program deploys it", function () 
             await pg!.stopServer();
             const down = await run(dbHealthcheck[0], dbHealthcheck.slice(1), { env });
             expect(down.code, down.output).to.not.equal(0);
+        });
+    });
+});
+
+/**
+ * What the program adds to a first initialisation, on the same real PostgreSQL 15: extensions
+ * by any name PostgreSQL ships (uuid-ossp needs quoting), checked against
+ * pg_available_extensions first, and the app's schema SQL uploaded as
+ * /docker-entrypoint-initdb.d/50-app-NN-*.sql. The harness runs an initdb.d directory like the
+ * entrypoint does; here that directory is images/db/initdb plus the files the Database component
+ * would upload (initSqlUploads, the function it uses). That the files run only on an empty data
+ * directory is the entrypoint's rule: tests/integration/dbImage.test.ts checks it with the image.
+ */
+describe("database: first initialisation with extensions and the app's schema SQL", function () {
+    /** The dev stack's db container environment, as the program renders it. */
+    let dbEnv: Record<string, string>;
+    const servers: Postgres[] = [];
+    const dirs: ReturnType<typeof tempDir>[] = [];
+
+    const SCHEMA: InitSqlFile = {
+        name: "db/schema/001_tables.sql",
+        content: [
+            "-- First-time schema, RecordSponge style: uses q3c (10-q3c.sql) and the dbExtensions.",
+            "CREATE TABLE sponge_record (",
+            "    id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),",
+            "    name text NOT NULL,",
+            "    ra double precision NOT NULL,",
+            "    dec double precision NOT NULL",
+            ");",
+            "CREATE INDEX sponge_record_q3c_idx ON sponge_record (q3c_ang2ipix(ra, dec));",
+            "CREATE INDEX sponge_record_name_trgm_idx ON sponge_record USING gin (name gin_trgm_ops);",
+            "",
+        ].join("\n"),
+    };
+    const SEED: InitSqlFile = {
+        name: "db/schema/002 Seed Data.SQL",
+        content: [
+            "-- Needs 001's table: the files run in the given order.",
+            "INSERT INTO sponge_record (name, ra, dec) VALUES ('andromeda', 10.68, 41.27), ('vega', 279.23, 38.78);",
+            "CREATE TABLE init_runs (n serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());",
+            "INSERT INTO init_runs DEFAULT VALUES;",
+            "",
+        ].join("\n"),
+    };
+    const BROKEN: InitSqlFile = {
+        name: "broken.sql",
+        content: [
+            "CREATE TABLE before_the_error (id int);",
+            "CREATE TABLE broken (id int,);",
+            "CREATE TABLE after_the_error (id int);",
+            "",
+        ].join("\n"),
+    };
+
+    /** images/db/initdb (modes kept) plus the component's uploads, in a temporary initdb.d. */
+    function initdbDir(files: InitSqlFile[], only?: (name: string) => boolean): string {
+        const dir = tempDir("initdb");
+        dirs.push(dir);
+        for (const name of fs.readdirSync(INITDB_DIR)) {
+            if (only !== undefined && !only(name)) continue;
+            const target = path.join(dir.path, name);
+            fs.copyFileSync(path.join(INITDB_DIR, name), target);
+            fs.chmodSync(target, fs.statSync(path.join(INITDB_DIR, name)).mode & 0o777);
+        }
+        for (const upload of initSqlUploads(files)) {
+            fs.writeFileSync(path.join(dir.path, path.posix.basename(upload.file)), upload.content, { mode: 0o644 });
+        }
+        return dir.path;
+    }
+
+    async function start(extensions: string, files: InitSqlFile[], only?: (name: string) => boolean): Promise<Postgres> {
+        const pg = await Postgres.start({ containerEnv: { ...dbEnv, POSTGRES_EXTRA_EXTENSIONS: extensions }, initdbDir: initdbDir(files, only) });
+        servers.push(pg);
+        return pg;
+    }
+
+    /** Postgres.start's failure message: initialisation must fail. */
+    async function initFailure(extensions: string, files: InitSqlFile[]): Promise<string> {
+        try {
+            // A failed start leaves its server to the harness's exit-time cleanup.
+            await start(extensions, files);
+        } catch (err) {
+            return (err as Error).message;
+        }
+        throw new Error(`initialisation with POSTGRES_EXTRA_EXTENSIONS=${extensions} and ${files.map((f) => f.name).join(", ")} succeeded; it must fail`);
+    }
+
+    before(async function () {
+        this.timeout(60_000);
+        requirePostgres();
+        dbEnv = containerEnv(container(await renderStack("dev", { dbExtensions: ["pg_trgm"] }), "-db"));
+    });
+
+    after(async function () {
+        this.timeout(60_000);
+        for (const pg of servers) await pg.destroy();
+        for (const dir of dirs) dir.remove();
+    });
+
+    describe("a complete first initialisation: uuid-ossp, pg_trgm and two schema SQL files", function () {
+        let pg: Postgres;
+
+        before(async function () {
+            this.timeout(60_000);
+            pg = await start("uuid-ossp, pg_trgm", [SCHEMA, SEED]);
+        });
+
+        it("creates uuid-ossp (quoted) and pg_trgm, after q3c", async function () {
+            const output = pg.initOutput["20-extra-extensions.sh"];
+            expect(output).to.contain('CREATE EXTENSION IF NOT EXISTS "uuid-ossp" on database "app"');
+            expect(output).to.contain('CREATE EXTENSION IF NOT EXISTS "pg_trgm" on database "app"');
+            const extensions = (await pg.query("SELECT extname FROM pg_extension ORDER BY oid")).split("\n");
+            expect(extensions.filter((e) => e !== "plpgsql")).to.deep.equal(["q3c", "uuid-ossp", "pg_trgm"]);
+            expect(await pg.query("SELECT uuid_generate_v4()::text")).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        });
+
+        it("runs the schema SQL files after the extensions, in the given order, named 50-app-NN-*.sql", function () {
+            const order = Object.keys(pg.initOutput);
+            expect(order).to.deep.equal([
+                "00-init-started.sh", "10-q3c.sql", "20-extra-extensions.sh",
+                "50-app-01-001_tables.sql", "50-app-02-002-seed-data.sql", "99-init-complete.sh",
+            ]);
+        });
+
+        it("creates the tables, owned by the app's role, in the app's database, using q3c, uuid-ossp and pg_trgm", async function () {
+            expect(await pg.query("SELECT tableowner FROM pg_tables WHERE tablename IN ('sponge_record', 'init_runs') ORDER BY tablename"))
+                .to.equal("app\napp");
+            expect(await pg.query("SELECT count(*) FROM sponge_record")).to.equal("2");
+            expect(await pg.query("SELECT count(*) FROM init_runs")).to.equal("1");
+            expect(await pg.query("SELECT name FROM sponge_record WHERE q3c_radial_query(ra, dec, 10.7, 41.3, 0.1)")).to.equal("andromeda");
+            expect(await pg.query("SELECT name FROM sponge_record WHERE name % 'andromede'")).to.equal("andromeda");
+            const indexes = await pg.query("SELECT indexname FROM pg_indexes WHERE tablename = 'sponge_record' ORDER BY indexname");
+            expect(indexes.split("\n")).to.include.members(["sponge_record_q3c_idx", "sponge_record_name_trgm_idx"]);
+        });
+
+        it("leaves no 'initialisation incomplete' mark in the data directory", function () {
+            expect(pg.initOutput["00-init-started.sh"]).to.contain("webstack-init-incomplete");
+            expect(pg.initOutput["99-init-complete.sh"]).to.contain("initialisation complete");
+            expect(fs.existsSync(path.join(pg.dataDir, "webstack-init-incomplete"))).to.equal(false);
+        });
+    });
+
+    describe("a first initialisation that must fail", function () {
+        it("an extension PostgreSQL 15 does not ship (no_such_ext): one line naming it, the major and what to do", async function () {
+            this.timeout(60_000);
+            const message = await initFailure("uuid-ossp,no_such_ext", [SCHEMA]);
+            const line = message.split("\n").find((l) => l.includes("ERROR:"));
+            expect(line, message).to.match(
+                /^20-extra-extensions\.sh: ERROR: extension\(s\) not shipped by this image's PostgreSQL 15: no_such_ext\. /);
+            expect(line).to.contain("install the package that ships it in images/db/Dockerfile (usually postgresql-15-<name>");
+            expect(line).to.contain("or remove it from dbExtensions; none of the dbExtensions was created");
+            // Stopped at 20-: the schema SQL never ran.
+            expect(message).to.not.contain("50-app-");
+        });
+
+        it("... checked before anything is created: the data directory keeps its 'incomplete' mark", async function () {
+            this.timeout(60_000);
+            // Initialised up to q3c; then the extensions step, run the way the entrypoint runs it.
+            const pg = await start("", [], (name) => name < "20");
+            expect(fs.existsSync(path.join(pg.dataDir, "webstack-init-incomplete"))).to.equal(true);
+            const result = await run(path.join(INITDB_DIR, "20-extra-extensions.sh"), [], {
+                env: pg.tcpEnv({ POSTGRES_USER: pg.user, POSTGRES_DB: pg.database, POSTGRES_EXTRA_EXTENSIONS: "pg_trgm uuid-ossp no_such_ext other_missing" }),
+            });
+            expect(result.code, result.output).to.equal(1);
+            expect(result.stderr.trim().split("\n"), "one line").to.have.length(1);
+            expect(result.stderr).to.contain("PostgreSQL 15: no_such_ext, other_missing.");
+            expect(await pg.query("SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension")).to.equal("plpgsql,q3c");
+            expect(fs.existsSync(path.join(pg.dataDir, "webstack-init-incomplete"))).to.equal(true);
+        });
+
+        it("a broken schema SQL file: psql's error names the file and line, and nothing after it runs", async function () {
+            this.timeout(60_000);
+            const message = await initFailure("uuid-ossp,pg_trgm", [SCHEMA, BROKEN]);
+            expect(message).to.match(/psql:\S*50-app-02-broken\.sql:2: ERROR: {1,2}syntax error at or near "\)"/);
+            expect(message).to.not.contain("99-init-complete");
+        });
+    });
+
+    describe("20-extra-extensions.sh --build-check (the image build's check, on the control files)", function () {
+        const check = (extensions: string) => run(path.join(INITDB_DIR, "20-extra-extensions.sh"), ["--build-check"], {
+            env: baseEnv({ PG_MAJOR: "15", POSTGRES_EXTRA_EXTENSIONS: extensions }),
+        });
+
+        it("passes when PostgreSQL 15 ships every extension", async function () {
+            const result = await check("uuid-ossp,pg_trgm, q3c");
+            expect(result.code, result.output).to.equal(0);
+            expect(result.stdout).to.contain("PostgreSQL 15 ships every extension asked for: uuid-ossp pg_trgm q3c");
+        });
+
+        it("fails with the same line as initialisation when one is missing", async function () {
+            const result = await check("uuid-ossp,no_such_ext");
+            expect(result.code, result.output).to.equal(1);
+            expect(result.stderr.trim()).to.match(/^20-extra-extensions\.sh: ERROR: extension\(s\) not shipped by this image's PostgreSQL 15: no_such_ext\. [^\n]*remove it from dbExtensions; none of the dbExtensions was created$/);
+        });
+
+        it("refuses names PostgreSQL would refuse", async function () {
+            for (const bad of ["-lead", "trail-", "dou--ble", "Upper", "semi;colon", '"quoted"']) {
+                const result = await check(bad);
+                expect(result.code, bad).to.equal(1);
+                expect(result.stderr, bad).to.contain(`invalid extension name "${bad}"`);
+            }
         });
     });
 });

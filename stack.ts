@@ -132,6 +132,7 @@ export function buildStack(settings: Settings) {
                 tls: tlsOn,
                 hsts: settings.edge.hsts,
                 maxBodySize: settings.edge.clientMaxBodySize,
+                appPaths: settings.edge.appPaths,
             }))
         : undefined;
 
@@ -180,6 +181,7 @@ export function buildStack(settings: Settings) {
         privateKey: secrets.tlsPrivateKey,
         proxyTimeoutSeconds: settings.edge.proxyTimeoutSeconds,
         serveStatic: settings.edge.serveStatic,
+        appPaths: settings.edge.appPaths,
         routes: [
             ...settings.webRoutes.map((r) => ({ pathPrefix: r.path, upstream: `${r.name}:${r.port}` })),
             ...settings.accessories.filter((a) => a.path !== undefined).map((a) => ({ pathPrefix: a.path!, upstream: `${a.kind}:${ACCESSORY_PORTS[a.kind]}` })),

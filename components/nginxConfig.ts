@@ -41,13 +41,26 @@ export interface NginxSiteOptions {
      * serves its own build). Media files are still served from mediaRoot. Default true.
      */
     serveStatic?: boolean;
-    /** Paths proxied to other web containers (a frontend beside the API); see routeProblems. */
+    /**
+     * Paths proxied to other web containers (a frontend beside the API); see routeProblems. One
+     * route may have pathPrefix "/", the default route, and then appPaths is required.
+     */
     routes?: ProxyRoute[];
+    /**
+     * With a default route ("/"), the paths the app itself still serves; everything else that no
+     * other route or nginx claims goes to the default route. Two forms (see appPathLocations):
+     * "/api/" is that prefix (a bare /api is redirected to /api/); "/docs" is that exact path and
+     * everything under /docs/ (not /docsx). Unset or empty: the app gets `location /` as before.
+     */
+    appPaths?: string[];
 }
 
 /** A URL prefix the edge sends to another web container instead of the app. */
 export interface ProxyRoute {
-    /** Leading and trailing slash, such as /app/; the longest matching prefix wins. */
+    /**
+     * Leading and trailing slash, such as /app/; the longest matching prefix wins. "/" is the
+     * default route (everything unclaimed), allowed once and only with appPaths.
+     */
     pathPrefix: string;
     /** host:port of that container (its name on the frontend network). */
     upstream: string;
@@ -59,9 +72,30 @@ export const ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 /** The same form config/validators.ts asks of staticUrl and mediaUrl. */
 const URL_PREFIX = /^\/([A-Za-z0-9._~-]+\/)+$/;
 const UPSTREAM = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?:[0-9]{1,5}$/;
+/** An app path: /name/... with or without the trailing slash, no "." or ".." segment. */
+const APP_PATH = /^(\/[A-Za-z0-9._~-]+)+\/?$/;
+
+/** The route that takes every path nothing else claims, when the app serves only appPaths. */
+export const DEFAULT_ROUTE_PREFIX = "/";
+
+/** Whether an app path is of a form appPathLocations and Traefik's rule take safely. */
+export function isAppPath(p: string): boolean {
+    return APP_PATH.test(p) && !p.split("/").some((s) => s === "." || s === "..");
+}
+
+/** The prefix an app path claims, with its trailing slash: /docs and /docs/ both claim /docs/. */
+const claimed = (p: string) => (p.endsWith("/") ? p : `${p}/`);
 
 /** A path prefix the routes must stay clear of, and what it is for the messages. */
 export type ReservedPrefix = string | { prefix: string; what: string };
+
+/** How `prefix` overlaps `other`: the same, under it, holding it, or not at all (undefined). */
+function overlap(prefix: string, other: string): string | undefined {
+    if (prefix === other) return "";
+    if (prefix.startsWith(other)) return ": it lies under it";
+    if (other.startsWith(prefix)) return ": it would take part of it";
+    return undefined;
+}
 
 /**
  * What is wrong with a set of extra routes, one sentence each (empty when they are fine): a
@@ -69,19 +103,26 @@ export type ReservedPrefix = string | { prefix: string; what: string };
  * that overlaps a reserved one (the static and media URLs, the ACME challenge path, always
  * included) by being it, lying under it or holding it. Routes may nest in each other: the longer
  * prefix wins, in nginx and in Traefik alike.
+ *
+ * The default route "/" is allowed once, and only with options.appPaths non-empty; appPaths in
+ * turn need a default route. Each app path must be of the form /api/ or /docs (isAppPath), and
+ * what it claims (/docs claims /docs/) must not be, lie under or hold a reserved prefix, a route's
+ * prefix or another app path's.
  */
-export function routeProblems(routes: ProxyRoute[], reserved: ReservedPrefix[]): string[] {
+export function routeProblems(routes: ProxyRoute[], reserved: ReservedPrefix[], options: { appPaths?: string[] } = {}): string[] {
     const problems: string[] = [];
+    const appPaths = options.appPaths ?? [];
     const named = [...reserved, { prefix: ACME_CHALLENGE_PREFIX, what: "the ACME HTTP-01 challenge path" }]
         .map((r) => (typeof r === "string" ? { prefix: r, what: "a reserved path" } : r));
     const seen = new Set<string>();
     for (const { pathPrefix, upstream } of routes) {
         const route = `route ${JSON.stringify(pathPrefix)}`;
-        if (pathPrefix === "/") {
-            problems.push(`${route}: / is the app's own catch-all; a route needs a path under it such as /app/`);
+        const isDefault = pathPrefix === DEFAULT_ROUTE_PREFIX;
+        if (isDefault && appPaths.length === 0) {
+            problems.push(`${route}: / is the app's own catch-all unless appPaths names the paths the app still serves (such as ["/api/", "/docs"]); set appPaths, or give the route a path under / such as /app/`);
             continue;
         }
-        if (!URL_PREFIX.test(pathPrefix) || pathPrefix.split("/").some((s) => s === "." || s === "..")) {
+        if (!isDefault && (!URL_PREFIX.test(pathPrefix) || pathPrefix.split("/").some((s) => s === "." || s === ".."))) {
             problems.push(`${route}: expected a URL prefix with leading and trailing slashes such as /app/ (letters, digits and ._~- between them)`);
             continue;
         }
@@ -90,15 +131,38 @@ export function routeProblems(routes: ProxyRoute[], reserved: ReservedPrefix[]):
         }
         if (seen.has(pathPrefix)) problems.push(`${route} collides with another route of the same prefix`);
         seen.add(pathPrefix);
+        // The default route takes only what every longer prefix leaves.
+        if (isDefault) continue;
         for (const r of named) {
-            if (pathPrefix === r.prefix) {
-                problems.push(`${route} collides with ${r.what} ${r.prefix}`);
-            } else if (pathPrefix.startsWith(r.prefix)) {
-                problems.push(`${route} collides with ${r.what} ${r.prefix}: it lies under it`);
-            } else if (r.prefix.startsWith(pathPrefix)) {
-                problems.push(`${route} collides with ${r.what} ${r.prefix}: it would take part of it`);
-            }
+            const how = overlap(pathPrefix, r.prefix);
+            if (how !== undefined) problems.push(`${route} collides with ${r.what} ${r.prefix}${how}`);
         }
+    }
+    if (appPaths.length === 0) return problems;
+    if (!routes.some((r) => r.pathPrefix === DEFAULT_ROUTE_PREFIX)) {
+        problems.push(`appPaths ${JSON.stringify(appPaths)}: only used with a default route "/"; without one the app already gets every path no route claims, so remove appPaths or add a route for "/"`);
+    }
+    const others = [
+        ...named,
+        ...routes.filter((r) => r.pathPrefix !== DEFAULT_ROUTE_PREFIX && URL_PREFIX.test(r.pathPrefix))
+            .map((r) => ({ prefix: r.pathPrefix, what: "route" })),
+    ];
+    const earlier: string[] = [];
+    for (const p of appPaths) {
+        const at = `appPath ${JSON.stringify(p)}`;
+        if (!isAppPath(p)) {
+            problems.push(`${at}: expected a path such as /api/ (that prefix) or /docs (that path and everything under /docs/), with letters, digits and ._~- between the slashes`);
+            continue;
+        }
+        for (const o of others) {
+            const how = overlap(claimed(p), o.prefix);
+            if (how !== undefined) problems.push(`${at} collides with ${o.what} ${o.what === "route" ? JSON.stringify(o.prefix) : o.prefix}${how}`);
+        }
+        for (const e of earlier) {
+            const how = overlap(claimed(p), claimed(e));
+            if (how !== undefined) problems.push(`${at} collides with appPath ${JSON.stringify(e)}${how}`);
+        }
+        earlier.push(p);
     }
     return problems;
 }
@@ -191,10 +255,32 @@ function staticLocation(o: NginxSiteOptions, headers: string[]): string[] {
     ];
 }
 
+/**
+ * The app's own locations when a default route takes "/": "/api/" becomes `location ^~ /api/`
+ * (nginx answers a bare /api with a relative redirect to /api/, as for routes); "/docs" becomes
+ * `location = /docs` and `location ^~ /docs/`, so /docsx is not the app's. Both match the
+ * normalised path (nginx resolves "..", "." and %-escapes first), so /api/../x is the default
+ * route's. Longest first, like the routes.
+ */
+function appPathLocations(o: NginxSiteOptions): string[] {
+    const proxy = proxyTo("app_upstream", o.upstream, o.proxyTimeoutSeconds);
+    return [...(o.appPaths ?? [])].sort((a, b) => claimed(b).length - claimed(a).length).flatMap((p) => (p.endsWith("/")
+        ? [
+            `location ^~ ${p} {`,
+            `    # nginx answers ${p.replace(/\/$/, "")} with a redirect to ${p}: relative, as the published port is not nginx's.`,
+            "    absolute_redirect off;",
+            ...proxy,
+            "}",
+            "",
+        ]
+        : [`location = ${p} {`, ...proxy, "}", "", `location ^~ ${p}/ {`, ...proxy, "}", ""]));
+}
+
 function siteLocations(o: NginxSiteOptions, hsts: boolean): string[] {
     const headers = securityHeaders(hsts);
+    const fallback = (o.routes ?? []).find((r) => r.pathPrefix === DEFAULT_ROUTE_PREFIX);
     // Longest first, as nginx picks among ^~ prefixes anyway: the file reads as it matches.
-    const routes = [...(o.routes ?? [])].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+    const routes = (o.routes ?? []).filter((r) => r !== fallback).sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
     return [
         ...headers,
         "",
@@ -212,9 +298,15 @@ function siteLocations(o: NginxSiteOptions, hsts: boolean): string[] {
             "}",
             "",
         ]),
-        "location / {",
-        ...proxyTo("app_upstream", o.upstream, o.proxyTimeoutSeconds),
-        "}",
+        ...(fallback === undefined
+            ? ["location / {", ...proxyTo("app_upstream", o.upstream, o.proxyTimeoutSeconds), "}"]
+            : [
+                "# The app serves only these paths; the default route takes everything else.",
+                ...appPathLocations(o),
+                "location / {",
+                ...proxyTo("default_upstream", fallback.upstream, o.proxyTimeoutSeconds),
+                "}",
+            ]),
     ];
 }
 
@@ -232,14 +324,15 @@ export function siteReservedPrefixes(o: { staticUrl: string; mediaUrl: string; s
 /**
  * The nginx configuration of the site, for conf.d/ (http context). Static (unless serveStatic is
  * false) and media files are served from the volumes, the routes' prefixes go to their
- * containers, the rest goes to the app. With TLS, plain HTTP only answers the ACME challenge and
+ * containers, the rest goes to the app (or, with a default route "/", only appPaths go to the
+ * app and the rest to that route's container). With TLS, plain HTTP only answers the ACME challenge and
  * redirects. Throws on routes that routeProblems refuses, so nothing malformed reaches nginx.
  */
 export function renderNginxSite(o: NginxSiteOptions): string {
     if (o.proxyTimeoutSeconds !== undefined && !(Number.isInteger(o.proxyTimeoutSeconds) && o.proxyTimeoutSeconds > 0)) {
         throw new Error(`proxyTimeoutSeconds: expected a whole number of seconds above 0, got ${o.proxyTimeoutSeconds}`);
     }
-    const problems = routeProblems(o.routes ?? [], siteReservedPrefixes(o));
+    const problems = routeProblems(o.routes ?? [], siteReservedPrefixes(o), { appPaths: o.appPaths });
     if (problems.length > 0) throw new Error(`nginx routes: ${problems.join("; ")}`);
     const names = o.serverNames.join(" ");
     const httpsListen = o.httpsListenPort ?? 443;

@@ -48,9 +48,16 @@ export interface ProxyArgs {
     /**
      * nginx: prefixes proxied to other containers on the frontend network (check them with
      * routeProblems first). Traefik reads its routes from labels on those containers
-     * (traefikRouteLabels), so it ignores these.
+     * (traefikRouteLabels), so it ignores these. One route may be "/", the default route, with
+     * appPaths.
      */
     routes?: ProxyRoute[];
+    /**
+     * nginx: with a default route "/", the paths the app itself serves, such as
+     * ["/api/", "/docs", "/redoc", "/openapi.json"] (NginxSiteOptions.appPaths). Traefik reads
+     * them from the web container's labels (traefikRouterLabels' appPaths), so it ignores these.
+     */
+    appPaths?: string[];
 }
 
 /** The edge: nginx with a rendered config (and certbot), or Traefik routing by labels. */
@@ -121,6 +128,7 @@ export class Proxy extends pulumi.ComponentResource {
             proxyTimeoutSeconds: args.proxyTimeoutSeconds,
             serveStatic: args.serveStatic,
             routes: args.routes,
+            appPaths: args.appPaths,
         }));
         const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [
             { file: "/etc/nginx/conf.d/default.conf", content: this.nginxConfig },

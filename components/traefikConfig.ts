@@ -1,3 +1,5 @@
+import { DEFAULT_ROUTE_PREFIX, isAppPath } from "./nginxConfig";
+
 /** Where Traefik keeps ACME accounts and certificates; Traefik creates acme.json with mode 600. */
 export const TRAEFIK_ACME_DIR = "/letsencrypt";
 export const LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -108,9 +110,35 @@ function routerLabels(name: string, rule: string, o: TraefikRouterOptions, prior
 
 const asLabels = (labels: Record<string, string>) => Object.entries(labels).map(([label, value]) => ({ label, value }));
 
-/** Labels on the web container that route the site's hosts to it, with the edge's headers. */
-export function traefikRouterLabels(o: TraefikRouterOptions) {
-    return asLabels(routerLabels(o.router, hostRule(o.hosts), o));
+export interface TraefikMainRouterOptions extends TraefikRouterOptions {
+    /**
+     * With a default route "/" (traefikRouteLabels), the paths the app itself still serves, as
+     * for nginx: "/api/" is PathPrefix(`/api/`); "/docs" is Path(`/docs`) || PathPrefix(`/docs/`).
+     * Unset or empty: the router takes every path of the site's hosts, as before.
+     */
+    appPaths?: string[];
+}
+
+/** PathPrefix(`/api/`) || Path(`/docs`) || PathPrefix(`/docs/`): what the app paths match. */
+export function appPathRule(appPaths: string[]): string {
+    return appPaths.map((p) => {
+        if (!isAppPath(p)) {
+            throw new Error(`appPath ${JSON.stringify(p)}: expected a path such as /api/ (that prefix) or /docs (that path and everything under /docs/)`);
+        }
+        return p.endsWith("/") ? `PathPrefix(\`${p}\`)` : `Path(\`${p}\`) || PathPrefix(\`${p}/\`)`;
+    }).join(" || ");
+}
+
+/**
+ * Labels on the web container that route the site's hosts to it, with the edge's headers. With
+ * appPaths, only those paths: `(Host(...)) && (PathPrefix(...) || ...)`, at Traefik's default
+ * priority (the rule's length), which is above the default route's TRAEFIK_DEFAULT_ROUTE_PRIORITY.
+ */
+export function traefikRouterLabels(o: TraefikMainRouterOptions) {
+    const paths = o.appPaths ?? [];
+    if (paths.length === 0) return asLabels(routerLabels(o.router, hostRule(o.hosts), o));
+    const rule = o.hosts.length === 0 ? appPathRule(paths) : `(${hostRule(o.hosts)}) && (${appPathRule(paths)})`;
+    return asLabels(routerLabels(o.router, rule, o));
 }
 
 /**
@@ -120,12 +148,22 @@ export function traefikRouterLabels(o: TraefikRouterOptions) {
  */
 export const TRAEFIK_ROUTE_PRIORITY = 10_000;
 
+/**
+ * The default route's ("/") priority: below every other router of the site (any rule is longer
+ * than one character), so the app's paths (the main router's appPaths) and the other routes win.
+ */
+export const TRAEFIK_DEFAULT_ROUTE_PRIORITY = 1;
+
 export interface TraefikRouteOptions extends TraefikRouterOptions {
     /** The main router's name (the stack prefix), as given to traefikRouterLabels. */
     router: string;
     /** The extra container's name for this route, unique in the stack: its router, service and middlewares are `${router}-${name}`. */
     name: string;
-    /** Leading and trailing slash, as checked by routeProblems. */
+    /**
+     * Leading and trailing slash, as checked by routeProblems. "/" is the default route, at
+     * TRAEFIK_DEFAULT_ROUTE_PRIORITY: only useful with appPaths on the main router, which
+     * otherwise takes every path (routeProblems refuses "/" without appPaths).
+     */
     pathPrefix: string;
     /** The extra container's port. */
     port: number;
@@ -136,9 +174,12 @@ export interface TraefikRouteOptions extends TraefikRouterOptions {
  * requests under pathPrefix to it, ahead of the main router: same entry points, TLS and edge
  * headers and body limit, as middlewares of its own, so the route does not depend on the web
  * container's labels being there (Traefik drops those while the web container is replaced).
+ * The default route "/" comes after every other router instead, the main router's appPaths
+ * included (so while the web container is replaced, its paths reach the default route).
  */
 export function traefikRouteLabels(o: TraefikRouteOptions) {
-    if (!/^\/([A-Za-z0-9._~-]+\/)+$/.test(o.pathPrefix)) {
+    const isDefault = o.pathPrefix === DEFAULT_ROUTE_PREFIX;
+    if (!isDefault && !/^\/([A-Za-z0-9._~-]+\/)+$/.test(o.pathPrefix)) {
         throw new Error(`route ${JSON.stringify(o.pathPrefix)}: expected a URL prefix with leading and trailing slashes such as /app/`);
     }
     if (!/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(o.name)) {
@@ -146,5 +187,6 @@ export function traefikRouteLabels(o: TraefikRouteOptions) {
     }
     const prefix = `PathPrefix(\`${o.pathPrefix}\`)`;
     const rule = o.hosts.length === 0 ? prefix : `(${hostRule(o.hosts)}) && ${prefix}`;
-    return asLabels(routerLabels(`${o.router}-${o.name}`, rule, o, TRAEFIK_ROUTE_PRIORITY + o.pathPrefix.length));
+    const priority = isDefault ? TRAEFIK_DEFAULT_ROUTE_PRIORITY : TRAEFIK_ROUTE_PRIORITY + o.pathPrefix.length;
+    return asLabels(routerLabels(`${o.router}-${o.name}`, rule, o, priority));
 }

@@ -58,6 +58,8 @@ export interface Settings {
         clientMaxBodySize: string;
         proxyTimeoutSeconds: number;
         serveStatic: boolean;
+        /** The app's own paths when a webRoute takes "/" (appPaths). */
+        appPaths: string[];
     };
     /** Other web containers the proxy sends a path prefix to (webRoutes). */
     webRoutes: { name: string; image?: string; context?: string; dockerfile: string; port: number; path: string; healthcheckPath: string }[];
@@ -134,6 +136,7 @@ export const PARSERS = {
     hsts: v.oneOf(["auto", "on", "off"] as const),
     proxyTimeoutSeconds: v.integer(1, 3600),
     proxyServeStatic: v.boolean,
+    appPaths: v.stringList,
     clientMaxBodySize: v.matching(/^[1-9][0-9]*[kmg]?$/, "an nginx size such as 512k, 20m or 1g"),
     postgresVersion: v.integer(13, 17, "; an older major moves by dump and restore, see docs/postgres.md"),
     dbName: v.identifier,
@@ -251,7 +254,7 @@ function parseWebRoutes(raw: unknown, key: (n: string) => string, problems: stri
         const context = r.context === undefined ? undefined : check("context", v.directoryPath);
         const dockerfile = check("dockerfile", v.relativePath, "Dockerfile");
         const port = check("port", v.integer(1, 65535));
-        const path = check("path", v.urlPrefix);
+        const path = check("path", (x) => (x === "/" ? x : v.urlPrefix(x)));
         const healthcheckPath = check("healthcheckPath", v.urlPath, "/");
         if (context !== undefined && dockerfile !== undefined) {
             const why = buildContextProblem(context, dockerfile);
@@ -448,7 +451,7 @@ export function parseSettings(raw: RawConfig): Settings {
             ...accessories.filter((a) => a.path !== undefined).map((a) => ({ pathPrefix: a.path!, upstream: `${a.kind}:80` })),
         ];
         const reserved = siteReservedPrefixes({ staticUrl: p.appStaticUrl, mediaUrl: p.appMediaUrl, serveStatic: p.proxyServeStatic !== false });
-        for (const problem of routeProblems(routes, reserved)) problems.push(`${key("webRoutes")}: ${problem}`);
+        for (const problem of routeProblems(routes, reserved, { appPaths: p.appPaths ?? [] })) problems.push(`${key("webRoutes")}: ${problem}`);
         if (routes.length > 0 && p.proxy === "none") {
             problems.push(`${key("proxy")}: webRoutes and admin UIs with a path are served by the proxy; expected nginx or traefik`);
         }
@@ -500,6 +503,7 @@ export function parseSettings(raw: RawConfig): Settings {
             clientMaxBodySize: p.clientMaxBodySize,
             proxyTimeoutSeconds: p.proxyTimeoutSeconds,
             serveStatic: p.proxyServeStatic,
+            appPaths: p.appPaths,
         },
         webRoutes,
         protectData: p.dataProtection === "on" || (p.dataProtection === "auto" && environment === "prod"),

@@ -21,12 +21,16 @@ export interface Registered {
 
 /** The CLI's view of a stack's config: `project:key` (or `aws:region`) to string. */
 export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+    return configFromFile(path.join(projectRoot(), `Pulumi.${stack}.yaml`), overrides);
+}
+
+/** The same, from any stack file (examples/*.yaml). */
+export function configFromFile(file: string, overrides: Record<string, unknown> = {}): Record<string, string> {
     const schema = projectSchema();
     const config: Record<string, string> = {};
     for (const [key, declared] of Object.entries(schema.config)) {
         config[`${PROJECT}:${key}`] = configString(declared.default);
     }
-    const file = path.join(projectRoot(), `Pulumi.${stack}.yaml`);
     const stackFile = fs.existsSync(file) ? YAML.parse(fs.readFileSync(file, "utf8")) : {};
     for (const [key, value] of Object.entries<unknown>(stackFile?.config ?? {})) {
         const full = key.includes(":") ? key : `${PROJECT}:${key}`;

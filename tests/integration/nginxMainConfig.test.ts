@@ -44,6 +44,12 @@ const OPTIONAL_VARIANTS: [string, (certDir: string) => NginxSiteOptions][] = [
         ...OPTIONAL, serveStatic: true, staticUrl: "/assets/",
         tls: { certificate: `${certDir}/fullchain.pem`, key: `${certDir}/privkey.pem`, hsts: true, acmeWebroot: "/var/www/certbot" },
     })],
+    ["default route / + appPaths + routes + static, over TLS", (certDir) => ({
+        ...OPTIONAL, serveStatic: true,
+        routes: [...OPTIONAL.routes!, { pathPrefix: "/", upstream: "frontend-vue:80" }],
+        appPaths: ["/api/", "/docs", "/redoc", "/openapi.json"],
+        tls: { certificate: `${certDir}/fullchain.pem`, key: `${certDir}/privkey.pem`, hsts: true, acmeWebroot: "/var/www/certbot" },
+    })],
 ];
 
 const MAIN_CONFIGS: [string, string][] = [

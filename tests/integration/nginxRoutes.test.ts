@@ -2,7 +2,8 @@
  * The site's optional parts under a real nginx and the official image's main config, in front
  * of small Node upstreams on 127.0.0.1: routes to a second container (found by name through the
  * resolver, like Docker's DNS), serveStatic false, another static prefix (/assets/, traversal
- * included), and proxyTimeoutSeconds against an upstream that answers after 3 s.
+ * included), proxyTimeoutSeconds against an upstream that answers after 3 s, and a default
+ * route "/" to a frontend with appPaths (/api/, /docs) left to the app.
  */
 import * as dgram from "dgram";
 import * as fs from "fs";
@@ -83,6 +84,9 @@ describe("nginx: routes, serveStatic, static prefix and proxy timeout, under the
     let routed: number;
     /** Static files at /assets/, timeout 5 s. */
     let assets: number;
+    /** Default route / to the frontend by name, appPaths /api/ and /docs to the app, static at /static/. */
+    let fallback: number;
+    let fallbackNginx: Nginx;
     let mediaRoot: string;
     let scratch: string;
 
@@ -96,6 +100,9 @@ describe("nginx: routes, serveStatic, static prefix and proxy timeout, under the
         const build = path.join(tmp.path, "build");
         fs.mkdirSync(mediaRoot);
         fs.mkdirSync(build);
+        const staticRoot = path.join(tmp.path, "static");
+        fs.mkdirSync(staticRoot);
+        fs.writeFileSync(path.join(staticRoot, "site.css"), "body { color: red; }\n", { mode: 0o644 });
         fs.writeFileSync(path.join(mediaRoot, "upload.txt"), "an uploaded file\n", { mode: 0o644 });
         fs.writeFileSync(path.join(build, "main.js"), "console.log('built');\n", { mode: 0o644 });
         fs.writeFileSync(path.join(tmp.path, "secret.txt"), `${SENTINEL}\n`, { mode: 0o644 });
@@ -105,6 +112,7 @@ describe("nginx: routes, serveStatic, static prefix and proxy timeout, under the
         dns = await fakeDns(["app.webstack.test", "frontend.webstack.test"]);
         routed = await freePort();
         assets = await freePort();
+        fallback = await freePort();
         const common = { serverNames: [SITE], mediaUrl: "/media/", mediaRoot, clientMaxBodySize: "1m" };
         const sites: [string, string, number][] = [
             ["routed", renderNginxSite({
@@ -131,6 +139,20 @@ describe("nginx: routes, serveStatic, static prefix and proxy timeout, under the
                 staticRoot: build,
                 proxyTimeoutSeconds: 5,
             }), assets],
+            ["fallback", renderNginxSite({
+                ...common,
+                upstream: `app.webstack.test:${app.port}`,
+                resolver: `127.0.0.1:${dns.port}`,
+                listenPort: fallback,
+                healthPort: await freePort(),
+                staticUrl: "/static/",
+                staticRoot,
+                routes: [
+                    { pathPrefix: "/", upstream: `frontend.webstack.test:${frontend.port}` },
+                    { pathPrefix: "/admin/", upstream: `127.0.0.1:${admin.port}` },
+                ],
+                appPaths: ["/api/", "/docs"],
+            }), fallback],
         ];
         for (const [name, site, port] of sites) {
             const nginx = Nginx.prepare(site, path.join(tmp.path, name));
@@ -138,6 +160,7 @@ describe("nginx: routes, serveStatic, static prefix and proxy timeout, under the
             if (test.code !== 0) throw new Error(`nginx -t refused the ${name} site:\n${test.output}\n--- site ---\n${site}`);
             await nginx.start([port]);
             proxies.push(nginx);
+            if (name === "fallback") fallbackNginx = nginx;
         }
     });
 
@@ -237,5 +260,84 @@ describe("nginx: routes, serveStatic, static prefix and proxy timeout, under the
         expect(echo(long.res).who).to.equal("app");
         expect(long.ms).to.be.at.least(SLOW_MS - 100);
         expect(Date.now() - started).to.be.below(SLOW_MS + 2000);
+    });
+
+    describe("default route / with appPaths", function () {
+        const who = async (p: string) => {
+            const res = await httpGet(fallback, p, { Host: SITE });
+            expect(res.status, `${p}: ${res.body.toString()}`).to.equal(200);
+            return echo(res);
+        };
+
+        it("nginx -t accepts the site under the official main config", async function () {
+            const result = await fallbackNginx.test();
+            expect(result.code, result.output).to.equal(0);
+            expect(result.output).not.to.contain("duplicate");
+        });
+
+        it("sends / and every path nothing else claims to the default route's upstream, found by name", async function () {
+            expect(await who("/")).to.deep.include({ who: "frontend", path: "/" });
+            expect(await who("/about/team?x=1")).to.deep.include({ who: "frontend", path: "/about/team?x=1" });
+            expect(dns!.asked).to.include("frontend.webstack.test");
+        });
+
+        it("sends the app paths to the app: /api/ as a prefix, /docs as the path and its directory", async function () {
+            expect(await who("/api/x")).to.deep.include({ who: "app", path: "/api/x" });
+            expect(await who("/api/")).to.deep.include({ who: "app", path: "/api/" });
+            expect(await who("/docs")).to.deep.include({ who: "app", path: "/docs" });
+            expect(await who("/docs?x=1")).to.deep.include({ who: "app", path: "/docs?x=1" });
+            expect(await who("/docs/oauth2-redirect")).to.deep.include({ who: "app", path: "/docs/oauth2-redirect" });
+        });
+
+        it("only those: /docsx, /apix and /api-v2/ are the default route's; a bare /api is redirected to /api/", async function () {
+            expect((await who("/docsx")).who).to.equal("frontend");
+            expect((await who("/apix")).who).to.equal("frontend");
+            expect((await who("/api-v2/x")).who).to.equal("frontend");
+            const bare = await httpGet(fallback, "/api?x=1", { Host: SITE });
+            expect(bare.status).to.equal(301);
+            expect(bare.headers.location).to.equal("/api/?x=1");
+        });
+
+        it("other routes, static and media files stay where they were", async function () {
+            expect((await who("/admin/users/")).who).to.equal("admin");
+            const css = await httpGet(fallback, "/static/site.css", { Host: SITE });
+            expect(css.status).to.equal(200);
+            expect(css.body.toString()).to.equal("body { color: red; }\n");
+            expect(css.headers["cache-control"]).to.equal("public, max-age=3600");
+            expect((await httpGet(fallback, "/static/missing.css", { Host: SITE })).status).to.equal(404);
+            const media = await httpGet(fallback, "/media/upload.txt", { Host: SITE });
+            expect(media.status).to.equal(200);
+            expect(media.body.toString()).to.equal("an uploaded file\n");
+        });
+
+        it("both upstreams get the forwarded headers and answer with the edge's security headers only", async function () {
+            for (const p of ["/", "/api/x", "/docs"]) {
+                const res = await httpGet(fallback, p, { Host: SITE, "X-Forwarded-Proto": "https" });
+                const { headers } = echo(res);
+                expect(headers["x-forwarded-proto"], p).to.equal("http");
+                expect(headers["x-forwarded-host"], p).to.equal(SITE);
+                expect(res.headers["x-frame-options"], p).to.equal("DENY");
+                expect(res.headers["x-content-type-options"], p).to.equal("nosniff");
+            }
+        });
+
+        it("matches the normalised path: dot segments and escapes neither reach the app outside its paths nor the disk", async function () {
+            this.timeout(30_000);
+            const cases: [string, "app" | "frontend" | "refused"][] = [
+                ["/api/../secret.txt", "frontend"], ["/api/%2e%2e/secret.txt", "frontend"], ["/docs/../x", "frontend"],
+                ["/x/../api/y", "app"], ["/%61pi/y", "app"], ["/docs/./", "app"],
+                ["/static/../secret.txt", "frontend"], ["/static/..%2fsecret.txt", "frontend"], ["/static/%2e%2e/%2e%2e/secret.txt", "refused"],
+                ["/api/../../../../etc/passwd", "refused"],
+            ];
+            for (const [attempt, expected] of cases) {
+                const res = await curl(fallback, attempt, scratch);
+                const what = `${attempt} -> curl ${res.exit}, HTTP ${res.status}: ${res.body.slice(0, 200)}`;
+                expect(res.exit, what).to.equal(0);
+                expect(res.body, what).not.to.contain(SENTINEL);
+                expect(res.body, what).not.to.contain("root:x:0:0");
+                const got = [400, 403, 404].includes(res.status) ? "refused" : (JSON.parse(res.body) as Echo).who;
+                expect(got, what).to.equal(expected);
+            }
+        });
     });
 });

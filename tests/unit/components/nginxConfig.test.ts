@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { ACME_CHALLENGE_PREFIX, renderNginxSite, routeProblems, siteReservedPrefixes } from "../../../components/nginxConfig";
+import { ACME_CHALLENGE_PREFIX, isAppPath, renderNginxSite, routeProblems, siteReservedPrefixes } from "../../../components/nginxConfig";
 
 const SITES = path.join(__dirname, "..", "..", "fixtures", "nginx", "sites");
 
@@ -211,6 +211,146 @@ describe("renderNginxSite", () => {
     });
 });
 
+describe("renderNginxSite: default route and appPaths", function () {
+    const appPaths = ["/api/", "/docs", "/redoc", "/openapi.json"];
+    const routes = [{ pathPrefix: "/", upstream: "frontend:80" }, { pathPrefix: "/admin/", upstream: "admin-ui:8080" }];
+    const site = renderNginxSite({ ...options, routes, appPaths, proxyTimeoutSeconds: 120 });
+    const block = (opening: string) => {
+        const start = site.indexOf(`    ${opening} {`);
+        expect(start, opening).to.be.at.least(0);
+        return site.slice(start, site.indexOf("\n    }\n", start));
+    };
+    const plainApp = (() => {
+        const plain = renderNginxSite({ ...options, proxyTimeoutSeconds: 120 });
+        const start = plain.indexOf("    location / {");
+        return plain.slice(start, plain.indexOf("\n    }\n", start));
+    })();
+    const body = (b: string) => b.split("\n").filter((l) => !/^\s*(set|proxy_pass|absolute_redirect) |location|redirect to/.test(l)).join("\n");
+
+    it("sends / to the default route's upstream, re-resolved like the app", function () {
+        expect(block("location /")).to.include("set $default_upstream http://frontend:80;\n        proxy_pass $default_upstream;");
+        expect(site).not.to.match(/location \/ \{\n\s+set \$app_upstream/);
+    });
+
+    it("a path with a trailing slash is a prefix location; one without is that path and its directory, not /docsx", function () {
+        expect(block("location ^~ /api/")).to.include("absolute_redirect off;");
+        for (const p of ["/docs", "/redoc", "/openapi.json"]) {
+            expect(block(`location = ${p}`), p).to.include("set $app_upstream http://web:8000;\n        proxy_pass $app_upstream;");
+            expect(block(`location ^~ ${p}/`), p).to.include("set $app_upstream http://web:8000;\n        proxy_pass $app_upstream;");
+        }
+        expect(block("location ^~ /api/")).to.include("set $app_upstream http://web:8000;");
+        expect(site).not.to.match(/location (\^~ )?\/docs \{/);
+        expect(site).not.to.match(/location \^~ \/api \{/);
+    });
+
+    it("every app and default-route location has the app's proxy headers, hidden headers and timeouts, line for line", function () {
+        for (const opening of ["location /", "location ^~ /api/", "location = /docs", "location ^~ /docs/", "location ^~ /admin/"]) {
+            expect(body(block(opening)), opening).to.equal(body(plainApp));
+            expect(block(opening), opening).not.to.include("add_header");
+        }
+        expect(block("location /")).to.include("proxy_read_timeout 120s;");
+    });
+
+    it("keeps the static, media and other routes' locations as they were, longest first before /", function () {
+        const without = renderNginxSite({ ...options, routes: [routes[1]], proxyTimeoutSeconds: 120 });
+        const upTo = (conf: string, opening: string) => conf.slice(0, conf.indexOf(opening));
+        expect(upTo(site, "    # The app serves only these paths")).to.equal(upTo(without, "    location / {"));
+        expect(site.indexOf("location ^~ /openapi.json/")).to.be.lessThan(site.indexOf("location ^~ /api/"));
+        expect(site.indexOf("location ^~ /api/")).to.be.lessThan(site.indexOf("location / {"));
+        expect(site.match(/location \/ \{/g)).to.have.length(1);
+        expect(topLevelDirectives(site)).to.deep.equal([]);
+    });
+
+    it("over TLS: in the HTTPS server only, plain HTTP still just redirects", function () {
+        const tls = renderNginxSite({ ...options, routes, appPaths, tls: { certificate: "/c.pem", key: "/k.pem", hsts: true } });
+        const split = tls.indexOf("ssl http2;");
+        expect(tls.slice(split)).to.include("location ^~ /api/ {");
+        expect(tls.slice(split)).to.include("set $default_upstream http://frontend:80;");
+        expect(tls.slice(0, split)).not.to.include("/api/");
+    });
+
+    it("empty appPaths without a default route change nothing", function () {
+        expect(renderNginxSite({ ...options, appPaths: [] })).to.equal(renderNginxSite(options));
+    });
+
+    it("throws what routeProblems reports", function () {
+        expect(() => renderNginxSite({ ...options, routes: [routes[0]] })).to.throw(/nginx routes: route "\/": .*set appPaths/);
+        expect(() => renderNginxSite({ ...options, appPaths: ["/api/"] })).to.throw(/only used with a default route/);
+        expect(() => renderNginxSite({ ...options, routes, appPaths: ["/api/ { return 200; } location /x/"] })).to.throw(/appPath .*expected a path such as \/api\//);
+        expect(() => renderNginxSite({ ...options, routes, appPaths: ["/static/"] })).to.throw(/appPath "\/static\/" collides with the static URL \/static\//);
+    });
+});
+
+describe("routeProblems: default route and appPaths", function () {
+    const reserved = siteReservedPrefixes({ staticUrl: "/static/", mediaUrl: "/media/" });
+    const route = (pathPrefix: string, upstream = "frontend:3000") => ({ pathPrefix, upstream });
+    const appPaths = ["/api/", "/docs", "/redoc", "/openapi.json"];
+
+    it("accepts one default route with appPaths clear of everything else", function () {
+        expect(routeProblems([route("/")], reserved, { appPaths })).to.deep.equal([]);
+        expect(routeProblems([route("/"), route("/admin/", "admin:80")], reserved, { appPaths })).to.deep.equal([]);
+        expect(routeProblems([route("/app/")], reserved, { appPaths: [] })).to.deep.equal([]);
+        expect(routeProblems([route("/")], reserved, { appPaths: ["/staticky", "/v1/api/"] })).to.deep.equal([]);
+    });
+
+    it("refuses the default route without appPaths, naming what to set", function () {
+        for (const options of [undefined, {}, { appPaths: [] }]) {
+            expect(routeProblems([route("/")], reserved, options)).to.deep.equal([
+                'route "/": / is the app\'s own catch-all unless appPaths names the paths the app still serves (such as ["/api/", "/docs"]); set appPaths, or give the route a path under / such as /app/',
+            ]);
+        }
+    });
+
+    it("refuses appPaths without a default route, saying why", function () {
+        expect(routeProblems([route("/app/")], reserved, { appPaths: ["/api/"] })).to.deep.equal([
+            'appPaths ["/api/"]: only used with a default route "/"; without one the app already gets every path no route claims, so remove appPaths or add a route for "/"',
+        ]);
+    });
+
+    it("refuses a second default route, and checks its upstream", function () {
+        expect(routeProblems([route("/"), route("/", "other:80")], reserved, { appPaths })).to.deep.equal([
+            'route "/" collides with another route of the same prefix',
+        ]);
+        expect(routeProblems([route("/", "frontend")], reserved, { appPaths })).to.deep.equal([
+            'route "/": upstream "frontend" is not host:port such as frontend:3000',
+        ]);
+    });
+
+    it("refuses app paths that are, lie under or hold the static, media, ACME or a route's prefix", function () {
+        const check = (paths: string[], routes = [route("/")]) => routeProblems(routes, reserved, { appPaths: paths });
+        expect(check(["/static/"])).to.deep.equal(['appPath "/static/" collides with the static URL /static/']);
+        expect(check(["/static"])).to.deep.equal(['appPath "/static" collides with the static URL /static/']);
+        expect(check(["/media/x/"])).to.deep.equal(['appPath "/media/x/" collides with the media URL /media/: it lies under it']);
+        expect(check(["/.well-known"])).to.deep.equal([
+            'appPath "/.well-known" collides with the ACME HTTP-01 challenge path /.well-known/acme-challenge/: it would take part of it',
+        ]);
+        expect(check(["/admin/api/"], [route("/"), route("/admin/", "admin:80")])).to.deep.equal([
+            'appPath "/admin/api/" collides with route "/admin/": it lies under it',
+        ]);
+        expect(check(["/admin"], [route("/"), route("/admin/", "admin:80")])).to.deep.equal(['appPath "/admin" collides with route "/admin/"']);
+        // Not reserved when the app serves its own static files.
+        expect(routeProblems([route("/")], siteReservedPrefixes({ staticUrl: "/static/", mediaUrl: "/media/", serveStatic: false }), { appPaths: ["/static/"] })).to.deep.equal([]);
+    });
+
+    it("refuses app paths that claim the same or nested paths", function () {
+        const check = (paths: string[]) => routeProblems([route("/")], reserved, { appPaths: paths });
+        expect(check(["/docs", "/docs/"])).to.deep.equal(['appPath "/docs/" collides with appPath "/docs"']);
+        expect(check(["/api/", "/api/"])).to.deep.equal(['appPath "/api/" collides with appPath "/api/"']);
+        expect(check(["/api/", "/api/v2/"])).to.deep.equal(['appPath "/api/v2/" collides with appPath "/api/": it lies under it']);
+        expect(check(["/api/v2", "/api/"])).to.deep.equal(['appPath "/api/" collides with appPath "/api/v2": it would take part of it']);
+    });
+
+    it("refuses app paths that are not /name/ or /name (no dot segments, no nginx or rule syntax)", function () {
+        for (const bad of ["/", "", "api/", "api", "//", "/api//", "/a b", "/../x", "/x/..", "/./", "/a;b", "/a{b}/", "/a`)/", "/x/ { return 200; }", "/a?b", "/a#b", "/a%2f"]) {
+            expect(isAppPath(bad), bad).to.equal(false);
+            expect(routeProblems([route("/")], reserved, { appPaths: [bad] }), bad).to.deep.equal([
+                `appPath ${JSON.stringify(bad)}: expected a path such as /api/ (that prefix) or /docs (that path and everything under /docs/), with letters, digits and ._~- between the slashes`,
+            ]);
+        }
+        for (const good of ["/api/", "/docs", "/openapi.json", "/v1/api/", "/a..b", "/~x/"]) expect(isAppPath(good), good).to.equal(true);
+    });
+});
+
 describe("routeProblems", function () {
     const reserved = siteReservedPrefixes({ staticUrl: "/static/", mediaUrl: "/media/" });
     const route = (pathPrefix: string, upstream = "frontend:3000") => ({ pathPrefix, upstream });
@@ -252,7 +392,9 @@ describe("routeProblems", function () {
     });
 
     it("reports prefixes and upstreams that are not of their form", function () {
-        expect(routeProblems([route("/")], reserved)).to.deep.equal(['route "/": / is the app\'s own catch-all; a route needs a path under it such as /app/']);
+        expect(routeProblems([route("/")], reserved)).to.deep.equal([
+            'route "/": / is the app\'s own catch-all unless appPaths names the paths the app still serves (such as ["/api/", "/docs"]); set appPaths, or give the route a path under / such as /app/',
+        ]);
         for (const bad of ["app/", "/app", "/a b/", "/app/../", "/./", "/a;b/", "/a{b/", "/a`b/", "//", ""]) {
             const problems = routeProblems([route(bad)], reserved);
             expect(problems, bad).to.have.length(1);

@@ -9,7 +9,7 @@ import { readSettings } from "../../../config/settings";
 import { buildStack } from "../../../stack";
 import { Proxy, ProxyArgs } from "../../../components/proxy";
 
-type Extra = Partial<Pick<ProxyArgs, "proxyTimeoutSeconds" | "serveStatic" | "routes">>;
+type Extra = Partial<Pick<ProxyArgs, "proxyTimeoutSeconds" | "serveStatic" | "routes" | "appPaths">>;
 
 /** The stack, plus a proxy named "edge" of `kind` with `extra` on top of what the stack gives its own. */
 async function edge(kind: "nginx" | "traefik", extra: Extra): Promise<Registered> {
@@ -61,6 +61,16 @@ describe("Proxy: timeout, static files and routes", function () {
         expect(site).not.to.include("alias /srv/static/");
         expect(site).to.include("alias /srv/media/;");
         expect(mountsOf(c)).to.deep.equal(["/srv/media"]);
+    });
+
+    it("nginx: a default route / with appPaths sends only those paths to the app", async function () {
+        const c = await edge("nginx", { routes: [{ pathPrefix: "/", upstream: "edge-frontend:80" }], appPaths: ["/api/", "/docs"] });
+        const site = siteOf(c);
+        expect(site).to.include("location / {\n        set $default_upstream http://edge-frontend:80;");
+        expect(site).to.include("location ^~ /api/ {");
+        expect(site).to.include("location = /docs {");
+        expect(site).to.include("location ^~ /docs/ {");
+        expect(site).to.include("alias /srv/static/;");
     });
 
     it("traefik: the timeout becomes the default transport's responseHeaderTimeout; unset, no flag", async function () {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import {
-    hostRule, TRAEFIK_ROUTE_PRIORITY, traefikArguments, traefikRouteLabels, traefikRouterLabels,
+    appPathRule, hostRule, TRAEFIK_DEFAULT_ROUTE_PRIORITY, TRAEFIK_ROUTE_PRIORITY, traefikArguments, traefikRouteLabels, traefikRouterLabels,
 } from "../../../components/traefikConfig";
 
 const main = { router: "webstack-prod", hosts: ["www.example.org"], port: 8000, network: "front", tls: true, hsts: true, maxBodySize: "20m" };
@@ -95,11 +95,53 @@ describe("traefikRouteLabels", function () {
     });
 
     it("refuses a prefix or a name that would not make a sound rule or label", function () {
-        for (const pathPrefix of ["/", "/app", "app/", "/a`) || PathPrefix(`/"]) {
+        // "/" is the default route (see below).
+        for (const pathPrefix of ["//", "/app", "app/", "", "/a`) || PathPrefix(`/"]) {
             expect(() => traefikRouteLabels({ ...route, pathPrefix }), pathPrefix).to.throw(/expected a URL prefix/);
         }
         for (const name of ["", "front.end", "-x", "a b"]) {
             expect(() => traefikRouteLabels({ ...route, name }), name).to.throw(/route name/);
         }
+    });
+});
+
+describe("Traefik: default route and appPaths", function () {
+    const appPaths = ["/api/", "/docs", "/redoc", "/openapi.json"];
+    const rule = "traefik.http.routers.webstack-prod.rule";
+    const paths = "PathPrefix(`/api/`) || Path(`/docs`) || PathPrefix(`/docs/`) || Path(`/redoc`) || PathPrefix(`/redoc/`)"
+        + " || Path(`/openapi.json`) || PathPrefix(`/openapi.json/`)";
+
+    it("the main router takes only the app's paths of the site's hosts, at Traefik's default priority", function () {
+        const labels = asObject(traefikRouterLabels({ ...main, appPaths }));
+        expect(labels[rule]).to.equal(`(Host(\`www.example.org\`)) && (${paths})`);
+        expect(labels).not.to.have.property("traefik.http.routers.webstack-prod.priority");
+        expect(asObject(traefikRouterLabels({ ...main, hosts: [], appPaths: ["/api/"] }))[rule]).to.equal("PathPrefix(`/api/`)");
+        expect(asObject(traefikRouterLabels({ ...main, hosts: ["a", "b"], appPaths: ["/api/"] }))[rule]).to.equal("(Host(`a`) || Host(`b`)) && (PathPrefix(`/api/`))");
+    });
+
+    it("without appPaths (or with none), the main router's labels are exactly as before", function () {
+        expect(traefikRouterLabels({ ...main, appPaths: [] })).to.deep.equal(traefikRouterLabels(main));
+        expect(traefikRouterLabels({ ...main, appPaths: undefined })).to.deep.equal(traefikRouterLabels(main));
+        expect(asObject(traefikRouterLabels(main))[rule]).to.equal("Host(`www.example.org`)");
+    });
+
+    it("the default route / ranks below the main router (so its paths win) and below every other route", function () {
+        const fallback = asObject(traefikRouteLabels({ ...main, name: "frontend", pathPrefix: "/", port: 80 }));
+        const r = "traefik.http.routers.webstack-prod-frontend";
+        expect(fallback[`${r}.rule`]).to.equal("(Host(`www.example.org`)) && PathPrefix(`/`)");
+        expect(fallback[`${r}.priority`]).to.equal(String(TRAEFIK_DEFAULT_ROUTE_PRIORITY));
+        // Traefik's default priority is the rule's length.
+        const mainRule = asObject(traefikRouterLabels({ ...main, hosts: [], appPaths: ["/a"] }))[rule];
+        expect(mainRule.length).to.be.greaterThan(TRAEFIK_DEFAULT_ROUTE_PRIORITY);
+        const other = asObject(traefikRouteLabels({ ...main, name: "admin", pathPrefix: "/admin/", port: 80 }));
+        expect(Number(other["traefik.http.routers.webstack-prod-admin.priority"])).to.be.greaterThan(TRAEFIK_DEFAULT_ROUTE_PRIORITY);
+        expect(asObject(traefikRouteLabels({ ...main, name: "frontend", pathPrefix: "/", port: 80, hosts: [] }))[`${r}.rule`]).to.equal("PathPrefix(`/`)");
+    });
+
+    it("refuses app paths that would not make a sound rule", function () {
+        for (const bad of ["/", "api/", "/a`) || PathPrefix(`/", "/x/../", ""]) {
+            expect(() => traefikRouterLabels({ ...main, appPaths: [bad] }), bad).to.throw(/appPath .*expected a path such as \/api\//);
+        }
+        expect(appPathRule(["/docs"])).to.equal("Path(`/docs`) || PathPrefix(`/docs/`)");
     });
 });

@@ -24,7 +24,7 @@ import * as path from "path";
 import { renderNginxSite, NginxSiteOptions } from "../components/nginxConfig";
 import { container, containerCommand, containerEnv, renderStack } from "../tests/integration/program";
 import {
-    appEnv, freePort, Gunicorn, HttpResponse, httpGet, Nginx, Postgres, PYTHON, requireBinary, requireDjangoApp,
+    appEnv, appPython, appVenv, freePort, Gunicorn, HttpResponse, httpGet, Nginx, Postgres, requireBinary, requireDjangoApp,
     requirePostgres, run, runInApp, tempDir,
 } from "../tests/integration/servers";
 
@@ -139,10 +139,10 @@ async function machine(workers: number): Promise<[string, string][]> {
         ["memory", `${memGiB} GiB`],
         ["kernel", `${os.type()} ${os.release()} ${os.arch()}`],
         ["nginx", await firstLine("/usr/sbin/nginx", ["-v"])],
-        ["gunicorn", `${await firstLine("/usr/bin/gunicorn", ["--version"])}, ${workers} sync workers`],
-        ["Django", await firstLine(PYTHON, ["-c", "import django; print(django.get_version())"])],
-        ["WhiteNoise", await firstLine(PYTHON, ["-c", "from importlib.metadata import version; print(version('whitenoise'))"])],
-        ["Python", await firstLine(PYTHON, ["--version"])],
+        ["gunicorn", `${await firstLine(`${appVenv()}/bin/gunicorn`, ["--version"])}, ${workers} sync workers`],
+        ["Django", await firstLine(appPython(), ["-c", "import django; print(django.get_version())"])],
+        ["WhiteNoise", await firstLine(appPython(), ["-c", "from importlib.metadata import version; print(version('whitenoise'))"])],
+        ["Python", await firstLine(appPython(), ["--version"])],
         ["wrk", await firstLine("/usr/bin/wrk", ["--version"])],
         ["node", process.version],
     ];

@@ -72,7 +72,6 @@ describe("database: PostgreSQL 15 + q3c as the program deploys it", function () 
         this.timeout(120_000);
         requirePostgres();
         requireDjangoApp();
-        requireBinary("/usr/bin/gunicorn", "gunicorn");
         // The dev stack, asking for one extension besides q3c.
         const resources = await renderStack("dev", { dbExtensions: ["pg_trgm"] });
         const db = container(resources, "-db");

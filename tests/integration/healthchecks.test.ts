@@ -6,7 +6,7 @@
 import * as path from "path";
 import { expect } from "chai";
 import { releaseOf, renderStack, container, containerCommand, containerEnv, healthcheckCommand, withUrlPort } from "./program";
-import { appEnv, Gunicorn, Postgres, requireBinary, requireDjangoApp, requirePostgres, run, runInApp, tempDir } from "./servers";
+import { appEnv, Gunicorn, Postgres, requireDjangoApp, requirePostgres, run, runInApp, tempDir } from "./servers";
 
 describe("healthchecks: the web container's probe against a real gunicorn", function () {
     let pg: Postgres | undefined;
@@ -19,7 +19,6 @@ describe("healthchecks: the web container's probe against a real gunicorn", func
         this.timeout(120_000);
         requirePostgres();
         requireDjangoApp();
-        requireBinary("/usr/bin/gunicorn", "gunicorn");
         // prod: DEBUG off, allowed hosts derived from the domain.
         const resources = await renderStack("prod");
         const webContainer = container(resources, "-web");

@@ -82,7 +82,6 @@ describe("nginx: the program's site config in front of the app", function () {
         requireBinary("/usr/bin/wget", "wget");
         requirePostgres();
         requireDjangoApp();
-        requireBinary("/usr/bin/gunicorn", "gunicorn");
         // prod with the test's host name, plain HTTP (TLS is checked below with the same renderer).
         const resources = await renderStack("prod", { domain: SITE, tls: "off" });
         const webContainer = container(resources, "-web");

@@ -18,13 +18,28 @@ export const REPO = path.resolve(__dirname, "..", "..");
 export const APP_DIR = path.join(REPO, "app");
 export const INITDB_DIR = path.join(REPO, "images", "db", "initdb");
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
-/** The Debian interpreter, which has python3-django and friends (a pyenv or venv python3 may not). */
-export const PYTHON = "/usr/bin/python3";
 /**
- * PATH of every child process: Debian's binaries only, so `python3` and `gunicorn` in the
- * program's commands are the packaged ones, as they are the only ones in the app image.
+ * PATH of every child process but the app's: Debian's binaries only (psql, nginx, openssl...).
  */
 export const SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+let appVenvPath: string | undefined;
+/**
+ * The virtualenv with the app's pinned requirements from PyPI (app/requirements.txt), as the app
+ * image installs them: made once by tests/integration/app-venv.sh, outside the repo.
+ */
+export function appVenv(): string {
+    if (appVenvPath === undefined) {
+        const made = spawnSync("bash", [path.join(__dirname, "app-venv.sh")], { encoding: "utf8", timeout: 600_000 });
+        if (made.status !== 0) {
+            throw new Error(`tests/integration/app-venv.sh could not install app/requirements.txt into a virtualenv:\n${made.stderr}`);
+        }
+        appVenvPath = made.stdout.trim();
+    }
+    return appVenvPath;
+}
+/** The app's interpreter: the virtualenv's python3. */
+export const appPython = () => path.join(appVenv(), "bin", "python3");
 const IS_ROOT = process.getuid?.() === 0;
 
 // ---------------------------------------------------------------------------------------------
@@ -39,13 +54,11 @@ export function requireBinary(file: string, debianPackage: string): void {
     }
 }
 
-/** Fails when Debian's python3 cannot import `module`, naming the Debian package. */
-export function requirePythonModule(module: string, debianPackage: string): void {
-    requireBinary(PYTHON, "python3");
-    const probe = spawnSync(PYTHON, ["-c", `import ${module}`], { encoding: "utf8" });
+/** Fails when the app's virtualenv cannot import `module` (a requirement missing from app/requirements.txt). */
+export function requirePythonModule(module: string): void {
+    const probe = spawnSync(appPython(), ["-c", `import ${module}`], { encoding: "utf8" });
     if (probe.status !== 0) {
-        throw new Error(`${PYTHON} cannot import ${module}: install the Debian package ${debianPackage} ` +
-            `(apt-get install -y ${debianPackage})\n${probe.stderr}`);
+        throw new Error(`${appPython()} cannot import ${module}: is it in app/requirements.txt?\n${probe.stderr}`);
     }
 }
 
@@ -60,9 +73,7 @@ export function requirePostgres(): void {
 }
 
 export function requireDjangoApp(): void {
-    requirePythonModule("django", "python3-django");
-    requirePythonModule("psycopg2", "python3-psycopg2");
-    requirePythonModule("whitenoise", "python3-whitenoise");
+    for (const module of ["django", "psycopg2", "whitenoise", "gunicorn"]) requirePythonModule(module);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,6 +453,8 @@ export function appEnv(containerEnv: Record<string, string>, overrides: Record<s
         PYTHONUNBUFFERED: "1",
         ...containerEnv,
         ...overrides,
+        // `python3` and `gunicorn` in the program's commands are the app's, as in its image.
+        PATH: `${path.join(appVenv(), "bin")}:${SYSTEM_PATH}`,
     };
     // Keep DATABASE_URL consistent with the POSTGRES_* it duplicates.
     if (containerEnv.DATABASE_URL !== undefined) {
@@ -469,7 +482,6 @@ export class Gunicorn {
 
     /** Starts the web container's command in app/, bound to 127.0.0.1:port instead of its own bind. */
     static async start(command: string[], env: Record<string, string>, port?: number): Promise<Gunicorn> {
-        requireBinary("/usr/bin/gunicorn", "gunicorn");
         requireDjangoApp();
         const listen = port ?? await freePort();
         const argv = withBind(command, `127.0.0.1:${listen}`);

@@ -12,6 +12,7 @@
 export const SCHEDULER_PY = String.raw`
 import datetime, json, signal, subprocess, sys, time
 expression, command = sys.argv[1], json.loads(sys.argv[2])
+HEARTBEAT = "/tmp/webstack-schedule-alive"
 parts = expression.split()
 limits = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 def expand(field, low, high):
@@ -49,6 +50,8 @@ signal.signal(signal.SIGINT, stop)
 print("schedule %r (UTC): %s" % (expression, " ".join(command)), flush=True)
 last = None
 while not stopping:
+    # The healthcheck's heartbeat: the loop is alive and not stuck (a run in progress keeps it old).
+    open(HEARTBEAT, "w").close()
     now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
     if now != last and due(now):
         last = now
@@ -57,6 +60,17 @@ while not stopping:
         print("schedule: the run of %s exited %d after %.0f s" % (now.isoformat(), code, time.time() - started), flush=True)
     time.sleep(1)
 `;
+
+/** The scheduler's file, touched every second by the loop while it waits. */
+export const SCHEDULER_HEARTBEAT = "/tmp/webstack-schedule-alive";
+
+/**
+ * Healthy while the loop's heartbeat is recent. A run longer than `graceSeconds` turns it
+ * unhealthy, which is what a stuck job looks like.
+ */
+export function schedulerHealthcheck(graceSeconds: number): string[] {
+    return ["python3", "-c", `import os, sys, time; sys.exit(time.time() - os.path.getmtime("${SCHEDULER_HEARTBEAT}") > ${graceSeconds})`];
+}
 
 /** The container command that runs `command` on `expression` with the loop above. */
 export function scheduledCommand(expression: string, command: string[]): string[] {

@@ -4,7 +4,7 @@ import { Settings } from "../config/settings";
 import { Host, onHost } from "../targets/host";
 import { autohealLabels } from "./autoheal";
 import { commandHealthcheck } from "./healthchecks";
-import { scheduledCommand } from "./schedule";
+import { scheduledCommand, schedulerHealthcheck } from "./schedule";
 import { StorageVolume } from "./volumes";
 
 export type WorkerSettings = Settings["app"]["workers"][number];
@@ -26,6 +26,15 @@ export interface WorkersArgs {
     after: pulumi.Resource[];
 }
 
+/** A scheduled command may run this long before its worker counts as stuck, unless it has a healthcheck of its own. */
+export const SCHEDULED_RUN_LIMIT_SECONDS = 6 * 3600;
+
+/** The worker's healthcheck: its own, or for a scheduled one the scheduler's heartbeat. */
+export function workerHealthcheck(worker: WorkerSettings): string[] {
+    if (worker.healthcheck.length > 0) return worker.healthcheck;
+    return worker.schedule === undefined ? [] : schedulerHealthcheck(SCHEDULED_RUN_LIMIT_SECONDS);
+}
+
 /** The container of one worker: its command, or the scheduler loop for a scheduled one. */
 export function workerCommand(worker: WorkerSettings): string[] {
     return worker.schedule === undefined ? worker.command : scheduledCommand(worker.schedule, worker.command);
@@ -33,8 +42,8 @@ export function workerCommand(worker: WorkerSettings): string[] {
 
 /**
  * Extra processes from the app image (a Celery worker and beat, scheduled commands): the app's
- * environment and secrets, the backend network and a route out, no published ports. A worker with
- * a healthcheck is watched by autoheal with its own stop grace.
+ * environment and secrets, the backend network and a route out, no published ports. Each has a
+ * healthcheck (its own, or the scheduler's heartbeat) and is watched by autoheal with its own stop grace.
  */
 export class Workers extends pulumi.ComponentResource {
     readonly containers: Record<string, docker.Container> = {};
@@ -51,11 +60,8 @@ export class Workers extends pulumi.ComponentResource {
                 envs: args.environment,
                 volumes: [args.media.mount(args.mediaRoot)],
                 networksAdvanced: [{ name: args.backend.name }, { name: args.frontend.name }],
-                ...(worker.healthcheck.length > 0 ? { healthcheck: commandHealthcheck(worker.healthcheck) } : {}),
-                labels: [
-                    { label: "webstack.worker", value: worker.name },
-                    ...(worker.healthcheck.length > 0 ? autohealLabels(worker.stopGraceSeconds) : []),
-                ],
+                healthcheck: commandHealthcheck(workerHealthcheck(worker)),
+                labels: [{ label: "webstack.worker", value: worker.name }, ...autohealLabels(worker.stopGraceSeconds)],
                 stopTimeout: worker.stopGraceSeconds,
                 destroyGraceSeconds: worker.stopGraceSeconds,
                 restart: "unless-stopped",

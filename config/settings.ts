@@ -339,6 +339,10 @@ function parseWorkers(raw: unknown, key: (n: string) => string, problems: string
             continue;
         }
         if (w.healthcheck !== undefined && !isList(w.healthcheck)) problems.push(`${at}.healthcheck: expected a command as a list of strings (exec form, without CMD)`);
+        if (w.healthcheck === undefined && w.schedule === undefined) {
+            problems.push(`${at}.healthcheck: a long-running worker needs a healthcheck so that autoheal and operators see it fail, ` +
+                `for example ["celery", "-A", "config", "inspect", "ping"], or for beat ["sh", "-c", "find celerybeat-schedule -mmin -10 | grep -q ."]`);
+        }
         const grace = w.stopGraceSeconds ?? 30;
         if (typeof grace !== "number" || !Number.isInteger(grace) || grace < 1 || grace > 3600) {
             problems.push(`${at}.stopGraceSeconds: expected a whole number from 1 to 3600, got ${JSON.stringify(grace)}`);

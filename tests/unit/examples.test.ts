@@ -1,37 +1,16 @@
 /**
- * The stack file of each seed system (examples/), evaluated under mocks as the CLI would hand it
- * over: the containers it runs, the variable names its app reads, secrecy, and routing. The seed
- * apps' own repositories are not here, so a build context is pointed at the reference app and a
- * schema file at a fixture; nothing else is changed.
+ * The stack file of each seed system (examples/, evaluated by tests/examples.ts): the containers
+ * it runs, the variable names its app reads, secrecy, and routing.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
 import YAML from "yaml";
-import { configFromFile, isSecretValue, labelsOf, ofType, Registered, Run, runWithConfig, unwrap } from "../harness";
-import { projectRoot, readSettings } from "../../config/settings";
-import { buildStack } from "../../stack";
+import { evaluateExample, EXAMPLES, exampleFiles, Stack } from "../examples";
+import { isSecretValue, labelsOf, ofType, Registered, Run, unwrap } from "../harness";
 
-type Stack = ReturnType<typeof buildStack>;
-const EXAMPLES = path.join(projectRoot(), "examples");
 const SECRET = "app-secret-from-config";
-
-async function evaluate(file: string, secrets: Record<string, unknown> = {}): Promise<Run<Stack>> {
-    const text = YAML.parse(fs.readFileSync(path.join(EXAMPLES, file), "utf8")).config as Record<string, unknown>;
-    const overrides: Record<string, unknown> = { ...secrets };
-    if (text["webstack:appContext"] !== undefined) Object.assign(overrides, { appContext: "app", appDockerfile: "Dockerfile" });
-    if (text["webstack:dbInitSqlFiles"] !== undefined) overrides.dbInitSqlFiles = ["tests/fixtures/sql/schema.sql"];
-    const routes = text["webstack:webRoutes"] as Record<string, Record<string, unknown>> | undefined;
-    if (routes !== undefined) {
-        overrides.webRoutes = Object.fromEntries(Object.entries(routes).map(([name, r]) =>
-            [name, r.context === undefined ? r : { ...r, context: "app", dockerfile: "Dockerfile" }]));
-    }
-    // The stack each file's comment says to copy it to.
-    const stack = file.startsWith("000") ? "stage" : "prod";
-    return runWithConfig(stack, configFromFile(path.join(EXAMPLES, file), overrides), () => buildStack(readSettings()), {
-        secretKeys: Object.keys(secrets).map((k) => `webstack:${k}`),
-    });
-}
+const evaluate = evaluateExample;
 const containers = (run: Run<Stack>) => ofType(run.resources, "docker:index/container:Container");
 const named = (run: Run<Stack>) => containers(run).map((c) => (c.name.endsWith("-web") ? "web" : c.name)).sort();
 const web = (run: Run<Stack>) => containers(run).find((c) => c.name.endsWith("-web"))!;
@@ -50,7 +29,7 @@ function expectNoPlainSecrets(run: Run<Stack>, values: string[]) {
 
 describe("examples: one stack file per seed system", () => {
     it("has a stack file for each of the five seeds, with no plaintext secret", () => {
-        const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith(".yaml")).sort();
+        const files = exampleFiles();
         expect(files.map((f) => f.slice(0, 3))).to.deep.equal(["000", "001", "002", "003", "004"]);
         for (const f of files) {
             const config = YAML.parse(fs.readFileSync(path.join(EXAMPLES, f), "utf8")).config;

@@ -14,7 +14,7 @@ const evaluate = (overrides: Record<string, unknown>) =>
     runWithConfig("dev", stackConfig("dev", overrides), () => buildStack(readSettings()));
 const CELERY = {
     celery: { command: ["celery", "-A", "config", "worker", "-l", "info"], healthcheck: ["celery", "-A", "config", "inspect", "ping"], stopGraceSeconds: 120 },
-    beat: { command: ["celery", "-A", "config", "beat", "-l", "info"] },
+    beat: { command: ["celery", "-A", "config", "beat", "-l", "info"], healthcheck: ["sh", "-c", "find celerybeat-schedule -mmin -10 | grep -q ."] },
     nightly: { command: ["python3", "manage.py", "clearsessions"], schedule: "30 2 * * *" },
 };
 
@@ -47,19 +47,22 @@ describe("workers", () => {
         expect(celery.inputs.healthcheck.tests).to.deep.equal(["CMD", ...CELERY.celery.healthcheck]);
         expect(labelsOf(celery)).to.include({ autoheal: "true", "autoheal.stop.timeout": "120" });
         expect(celery.inputs).to.include({ stopTimeout: 120, destroyGraceSeconds: 120 });
-        const beat = containers.find((c) => c.name === "workers-beat")!;
-        expect(labelsOf(beat), "no healthcheck, not under autoheal").not.to.have.property("autoheal");
         const nightly = containers.find((c) => c.name === "workers-nightly")!;
         expect(nightly.inputs.command).to.deep.equal(scheduledCommand("30 2 * * *", CELERY.nightly.command));
+        // A scheduled worker is checked by the scheduler's heartbeat.
+        expect(nightly.inputs.healthcheck.tests.slice(0, 2)).to.deep.equal(["CMD", "python3"]);
+        expect(nightly.inputs.healthcheck.tests[3]).to.include("/tmp/webstack-schedule-alive");
+        for (const c of containers.filter((x) => x.name.startsWith("workers-"))) expect(labelsOf(c).autoheal, c.name).to.equal("true");
     });
 
     it("refuses a worker without a command, a bad schedule or grace, and a reserved name, naming each", async () => {
         const failure = await evaluate({ appWorkers: {
             celery: { healthcheck: ["true"] },
             nightly: { command: ["x"], schedule: "61 * * * *" },
-            slow: { command: ["x"], stopGraceSeconds: 0 },
+            slow: { command: ["x"], stopGraceSeconds: 0, healthcheck: ["true"] },
             db: { command: ["x"] },
-            odd: { command: ["x"], every: "1h" },
+            odd: { command: ["x"], every: "1h", healthcheck: ["true"] },
+            blind: { command: ["celery", "-A", "config", "beat"] },
         } }).then(() => undefined, (e) => e);
         expect(failure).to.be.instanceOf(ConfigError);
         expect(registeredSoFar()).to.deep.equal([]);
@@ -68,7 +71,8 @@ describe("workers", () => {
             .and.include("webstack:appWorkers.nightly.schedule: expected a cron expression such as \"0 3 * * *\" (UTC); minute: 61 is outside 0-59")
             .and.include("webstack:appWorkers.slow.stopGraceSeconds: expected a whole number from 1 to 3600, got 0")
             .and.include("webstack:appWorkers.db: db is a container of the stack itself")
-            .and.include("webstack:appWorkers.odd: unknown field every");
+            .and.include("webstack:appWorkers.odd: unknown field every")
+            .and.include("webstack:appWorkers.blind.healthcheck: a long-running worker needs a healthcheck");
     });
 
     it("checks cron expressions", () => {

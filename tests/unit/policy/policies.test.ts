@@ -8,6 +8,7 @@ import {
     PolicyResource, PolicyResourceOptions, ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy,
     Secret, StackValidationPolicy,
 } from "@pulumi/policy";
+import { evaluateExample, exampleFiles, exampleStack } from "../../examples";
 import { PROJECT, Registered, runWithConfig, stackConfig } from "../../harness";
 import { readSettings } from "../../../config/settings";
 import { buildStack } from "../../../stack";
@@ -491,6 +492,14 @@ describe("the policy pack on the committed stacks", () => {
         }
         expect(runs.stage.filter((r) => r.type === P.TYPES.doFirewall)).to.have.length(1);
         expect(runs.prod.filter((r) => r.type === P.TYPES.securityGroup)).to.have.length(1);
+    });
+
+    it("every seed system's stack file (examples/) passes every policy", async function () {
+        this.timeout(60000);
+        for (const file of exampleFiles()) {
+            const { resources } = await evaluateExample(file, file.startsWith("004") ? { appSecrets: { SMTP_PASSWORD: "x" } } : {});
+            expect(await checkStack(exampleStack(file), resources), file).to.deep.equal([]);
+        }
     });
 
     it("stage's Spaces bucket fails once it is public", async () => {

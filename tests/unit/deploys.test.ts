@@ -11,8 +11,13 @@ import { ConfigError, readSettings } from "../../config/settings";
 import { buildStack } from "../../stack";
 
 type Stack = ReturnType<typeof buildStack>;
-const evaluate = (stack: string, overrides: Record<string, unknown> = {}, preview = false) =>
-    runWithConfig(stack, stackConfig(stack, overrides), () => buildStack(readSettings()), { preview });
+// Runs are read-only here: the same stack is evaluated once for all the tests that look at it.
+const runs = new Map<string, Promise<Run<Stack>>>();
+const evaluate = (stack: string, overrides: Record<string, unknown> = {}, preview = false): Promise<Run<Stack>> => {
+    const key = JSON.stringify([stack, overrides, preview]);
+    if (!runs.has(key)) runs.set(key, runWithConfig(stack, stackConfig(stack, overrides), () => buildStack(readSettings()), { preview }));
+    return runs.get(key)!;
+};
 const onEngine = (run: Run<Stack>) => run.resources.filter((r) => r.type.startsWith("docker:index/"));
 const byName = (run: Run<Stack>, type: string, suffix: string) => {
     const found = ofType(run.resources, type).filter((r) => r.name === suffix || r.name.endsWith(`-${suffix}`));

@@ -88,11 +88,14 @@ describe("GitHub workflows", () => {
         const workflow = parse("test.yml");
         expect(workflow.on).to.have.property("workflow_call");
         const job = workflow.jobs.test;
-        expect(job.container).to.match(/bookworm/);
+        expect(job.container.image).to.match(/bookworm/);
         expect(stepsOf(job).map((s) => s.run)).to.include("bash .ci/run");
         const ci = fs.readFileSync(path.join(projectRoot(), ".ci", "run"), "utf8");
-        expect(ci).to.match(/^npm ci\b/m);
-        expect(ci).to.match(/^npm test$/m);
+        expect(ci).to.match(/^phase "npm ci" npm ci\b/m);
+        expect(ci).to.match(/^phase "npm test" npm test$/m);
+        expect(ci).to.match(/^phase "[^"]+" npm run test:e2e$/m);
+        // The real Docker engine runs inside the job's container: it needs the privileges for it.
+        expect(job.container.options ?? "").to.match(/--privileged/);
     });
 
     it("pull requests: tests, and a commented preview of stage and prod with the policy pack, without SSH", () => {

@@ -223,6 +223,10 @@ function proxyTo(variable: string, upstream: string, timeoutSeconds: number | un
         "    proxy_hide_header Referrer-Policy;",
         "    proxy_hide_header Strict-Transport-Security;",
         "    proxy_redirect off;",
+        "    # During a web deploy Docker's DNS names both containers, and the removed one's address",
+        "    # until the cached DNS answer expires: give up on a dead address at once and try the next.",
+        "    proxy_connect_timeout 2s;",
+        "    proxy_next_upstream error timeout;",
         // Unset, the lines stay as they were (proxy_send_timeout's default is 60s as well), so the
         // uploaded file, and with it the proxy container, does not change.
         ...(timeoutSeconds === undefined

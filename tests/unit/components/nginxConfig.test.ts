@@ -96,8 +96,8 @@ describe("renderNginxSite", () => {
         expect(conf).to.include("listen 127.0.0.1:8081;");
     });
 
-    it("renders, without the new options, exactly the file it rendered before them (no proxy replacement on upgrade)", function () {
-        // The fixtures were rendered by the renderer before proxyTimeoutSeconds, serveStatic and routes.
+    it("renders, without the new options, exactly the golden file (a change replaces the proxy on the next deploy: make it on purpose)", function () {
+        // Rendered with the default options; last changed on purpose for proxy_connect_timeout.
         const golden = { ...options, serverNames: ["www.example.org", "example.org"], staticRoot: "/srv/static/" };
         expect(renderNginxSite(golden)).to.equal(fs.readFileSync(path.join(SITES, "plain.conf"), "utf8"));
         expect(renderNginxSite({
@@ -105,6 +105,12 @@ describe("renderNginxSite", () => {
             tls: { certificate: "/etc/nginx/tls/fullchain.pem", key: "/etc/nginx/tls/privkey.pem", hsts: true, acmeWebroot: "/var/www/certbot" },
         })).to.equal(fs.readFileSync(path.join(SITES, "letsencrypt.conf"), "utf8"));
         expect(renderNginxSite({ ...options, serveStatic: true, routes: [] })).to.equal(conf);
+    });
+
+    it("gives up on a dead upstream address at once during a web deploy and tries the next one", function () {
+        const site = renderNginxSite({ ...options, routes: [{ pathPrefix: "/app/", upstream: "frontend:3000" }] });
+        expect(site.match(/proxy_connect_timeout 2s;/g)).to.have.length(2);
+        expect(site.match(/proxy_next_upstream error timeout;/g)).to.have.length(2);
     });
 
     describe("proxyTimeoutSeconds", function () {

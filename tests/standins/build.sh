@@ -12,6 +12,7 @@
 #   nginx     nginx:1.27.3-alpine
 #   autoheal  willfarrell/autoheal:1.2.0
 #   certbot   certbot/certbot:v2.11.0
+#   redis     redis:7.4.1          the accessory the Celery e2e stack uses
 #   traefik   traefik:v3.2.3   only when the traefik binary has been built on the host
 #                              (tests/standins/traefik/build-binary.sh), else skipped
 #
@@ -42,13 +43,14 @@ SUITE=bookworm
 BASE_TAG=webstack-standin/debian:$SUITE
 TRAEFIK_BINARY=${TRAEFIK_BINARY:-/var/cache/webstack-toolchain/traefik-v3.2.3/traefik}
 
-ORDER=(postgres python nginx autoheal certbot traefik)
+ORDER=(postgres python nginx autoheal certbot redis traefik)
 declare -A TAG=(
     [postgres]=postgres:15-bookworm
     [python]=python:3.12-slim-bookworm
     [nginx]=nginx:1.27.3-alpine
     [autoheal]=willfarrell/autoheal:1.2.0
     [certbot]=certbot/certbot:v2.11.0
+    [redis]=redis:7.4.1
     [traefik]=traefik:v3.2.3
 )
 LABEL_HASH=webstack.standin.hash

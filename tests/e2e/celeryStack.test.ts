@@ -1,0 +1,120 @@
+/**
+ * A stack with a Celery worker and a Redis accessory (appWorkers, accessories, appEnvMap), as the
+ * program renders it under mocks, brought up on the real Docker engine with the docker CLI
+ * (tests/e2e/dockerCli.ts; the docker provider plugin cannot be built here). The app is a test
+ * fixture (tests/fixtures/celery-app: Flask + Celery from one image); Redis, Python and the other
+ * official images are the TEST-ONLY stand-ins of tests/standins. The check: a request through the
+ * proxy on 127.0.0.1 enqueues a task that the worker container runs over Redis, and the answer
+ * comes back. Everything is named webstack-dev-* and removed before and after.
+ */
+import * as http from "http";
+import { expect } from "chai";
+import { PROJECT, Registered } from "../harness";
+import { renderStack } from "../integration/program";
+import { Deployment, diagnostics, docker, leftovers, requireEngine, stateOf, sweepSync } from "./dockerCli";
+
+const PREFIX = `${PROJECT}-dev-`;
+const MOCK_SUBNET = "172.30.0.0/16";
+const OVERRIDES = {
+    appKind: "flask",
+    appModule: "app:app",
+    appContext: "tests/fixtures/celery-app",
+    appHealthcheckPath: "/",
+    appEnvMap: ["CELERY_BROKER_URL=redisUrl"],
+    accessories: { redis: { version: "7.4.1" } },
+    appWorkers: {
+        celery: {
+            command: ["celery", "-A", "tasks", "worker", "-l", "info", "-c", "1"],
+            healthcheck: ["celery", "-A", "tasks", "inspect", "ping"],
+            stopGraceSeconds: 30,
+        },
+    },
+};
+const started = Date.now();
+const log = (line: string) => console.log(`      [celery e2e ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
+
+function get(port: number, path: string): Promise<{ status: number; body: string; ms: number }> {
+    const t = Date.now();
+    return new Promise((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, path, agent: false, timeout: 30_000 }, (res) => {
+            let body = "";
+            res.on("data", (c) => { body += c; });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - t }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`GET ${path}: no answer within 30 s`)));
+        req.on("error", reject);
+        req.end();
+    });
+}
+
+describe("a Celery worker and Redis on a real Docker engine (rendered containers, docker CLI, test stand-ins)", function () {
+    let deployment: Deployment | undefined;
+    let resources: Registered[];
+    const table: [string, string][] = [];
+
+    before(async function () {
+        this.timeout(120_000);
+        await requireEngine();
+        resources = await renderStack("dev", OVERRIDES);
+        sweepSync(PREFIX);
+        deployment = new Deployment(resources, { log, mockSubnet: MOCK_SUBNET, subnetFrom: "networks-frontend", commandTimeoutSeconds: 600 });
+    });
+
+    after(async function () {
+        this.timeout(300_000);
+        const problems = deployment === undefined ? [] : await deployment.down();
+        if (problems.length) console.log(`teardown problems:\n  ${problems.join("\n  ")}`);
+        sweepSync(PREFIX);
+        const left = await leftovers(PREFIX);
+        table.push(["teardown: nothing left named webstack-dev-*", `${left.containers.length} containers, ${left.networks.length} networks, ${left.volumes.length} volumes`]);
+        console.log("\n    === Celery + Redis stack: rendered containers on a real Docker engine, test stand-ins ===");
+        for (const [check, figure] of table) console.log(`    ${check.padEnd(52)} ${figure}`);
+        expect(left.containers.concat(left.networks, left.volumes)).to.deep.equal([]);
+    });
+
+    it("brings up db, redis, the web app and the worker, each healthy", async function () {
+        this.timeout(900_000);
+        try {
+            await deployment!.up();
+        } catch (err) {
+            for (const c of deployment!.containers.values()) console.log(await diagnostics(c.name));
+            throw err;
+        }
+        const names = [...deployment!.containers.keys()];
+        expect(names).to.include.members(["accessories-redis", "workers-celery", "db", "proxy"]);
+        for (const resource of ["db", "accessories-redis", "workers-celery"]) {
+            const container = deployment!.containers.get(resource)!;
+            const deadline = Date.now() + 180_000;
+            let state = await stateOf(container.name);
+            while (state?.Health?.Status !== "healthy" && Date.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 2000));
+                state = await stateOf(container.name);
+            }
+            if (state?.Health?.Status !== "healthy") console.log(await diagnostics(container.name));
+            expect(state?.Health?.Status, `${container.name} health`).to.equal("healthy");
+        }
+        const worker = deployment!.containers.get("workers-celery")!.name;
+        const env = (await docker(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", worker])).stdout;
+        expect(env).to.include("CELERY_BROKER_URL=redis://redis:6379/0");
+        table.push(["containers healthy (db, redis, worker)", `${names.length} containers from the rendered stack`]);
+    });
+
+    it("a request through the proxy is answered by a task the worker ran over Redis", async function () {
+        this.timeout(120_000);
+        const proxy = resources.find((r) => r.name === "proxy" && r.type === "docker:index/container:Container")!;
+        const port = Number(proxy.inputs.ports[0].external);
+        const home = await get(port, "/");
+        expect(home.status, home.body).to.equal(200);
+        const answers: number[] = [];
+        for (let i = 0; i < 5; i++) {
+            const reply = await get(port, `/add?x=${i}&y=40`);
+            expect(reply.status, reply.body).to.equal(200);
+            expect(JSON.parse(reply.body).result).to.equal(i + 40);
+            answers.push(reply.ms);
+        }
+        const worker = deployment!.containers.get("workers-celery")!.name;
+        const logs = (await docker(["logs", worker])).output;
+        expect(logs).to.match(/Task tasks\.add\[[0-9a-f-]+\] succeeded/);
+        table.push(["5 tasks through proxy → web → Redis → worker", `all answered; slowest ${Math.max(...answers)} ms`]);
+    });
+});

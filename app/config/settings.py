@@ -7,7 +7,7 @@ Environment variables read here:
 
   DJANGO_SECRET_KEY            required unless DJANGO_DEBUG is true
   DJANGO_DEBUG                 "1"/"true"/"yes"/"on" -> True (default False)
-  DJANGO_ALLOWED_HOSTS         comma-separated (default "localhost,127.0.0.1")
+  DJANGO_ALLOWED_HOSTS         comma- or space-separated (default "localhost,127.0.0.1")
   DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated, passed through (default empty;
                                Django >= 4.0 requires the scheme, e.g.
                                "https://example.org")
@@ -28,6 +28,7 @@ Environment variables read here:
   POSTGRES_PASSWORD            default ""
 """
 import os
+import re
 from pathlib import Path
 
 import django
@@ -54,8 +55,9 @@ def env_bool(name, default=False):
 
 
 def env_list(name, default=""):
+    """A list split on commas or white space: either is how deployments write host lists."""
     raw = os.environ.get(name, default)
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    return [item for item in re.split(r"[,\s]+", raw) if item]
 
 
 # --- Core -------------------------------------------------------------------

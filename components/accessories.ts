@@ -99,10 +99,17 @@ export class Accessories extends pulumi.ComponentResource {
         for (const accessory of args.accessories) {
             const { kind } = accessory;
             const dataDir = DATA_DIRS[kind];
-            const volume = dataDir === undefined ? undefined : new docker.Volume(`${name}-${kind}`, {
+            // Redis's entrypoint takes ownership of its data directory, so on a host with durable
+            // storage it lives there, like the database. RabbitMQ and pgAdmin run as their own users
+            // and would not own a directory Docker creates: named volumes (the root disk).
+            const durable = kind === "redis" && args.host.dataDir !== undefined ? `${args.host.dataDir}/${kind}` : undefined;
+            const volume = dataDir === undefined || durable !== undefined ? undefined : new docker.Volume(`${name}-${kind}`, {
                 name: `${args.prefix}-${kind}`,
                 labels: [{ label: "webstack.volume", value: kind }],
             }, { ...childOpts, protect: args.protectData && args.host.machineId === undefined, retainOnDelete: args.protectData });
+            const mounts = dataDir === undefined ? []
+                : durable !== undefined ? [{ hostPath: durable, containerPath: dataDir }]
+                    : volume === undefined ? [] : [{ volumeName: volume.name, containerPath: dataDir }];
             const exposed = accessory.path !== undefined;
             this.containers[kind] = new docker.Container(`${name}-${kind}`, {
                 name: `${args.prefix}-${kind}`,
@@ -111,7 +118,7 @@ export class Accessories extends pulumi.ComponentResource {
                 // pgAdmin loads the stack's database as a server at first start; it asks for the password.
                 ...(kind === "pgadmin" ? { uploads: [{ file: "/pgadmin4/servers.json", content: pgadminServers(args.database) }] } : {}),
                 ...(kind === "redis" ? { command: ["redis-server", "--appendonly", "yes"] } : {}),
-                volumes: volume === undefined || dataDir === undefined ? [] : [{ volumeName: volume.name, containerPath: dataDir }],
+                volumes: mounts,
                 networksAdvanced: [
                     { name: args.backend.name, aliases: [kind] },
                     ...(exposed ? [{ name: args.frontend.name, aliases: [kind] }] : []),

@@ -48,6 +48,13 @@ describe("accessories", () => {
         }
     });
 
+    it("keeps Redis's data on the host's durable storage where there is one", async () => {
+        const run = await evaluate("stage", { accessories: { redis: { version: "7.4.1" }, rabbitmq: { version: "3.13.7" } } });
+        const containers = ofType(run.resources, "docker:index/container:Container");
+        expect(containers.find((c) => c.name === "accessories-redis")!.inputs.volumes).to.deep.equal([{ hostPath: "/mnt/data/redis", containerPath: "/data" }]);
+        expect(containers.find((c) => c.name === "accessories-rabbitmq")!.inputs.volumes[0]).to.include({ containerPath: "/var/lib/rabbitmq" });
+    });
+
     it("has none by default", async () => {
         const run = await evaluate("dev", {});
         expect(ofType(run.resources, "docker:index/container:Container").filter((c) => c.name.startsWith("accessories-"))).to.deep.equal([]);

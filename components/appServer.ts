@@ -234,7 +234,8 @@ export class AppServer extends pulumi.ComponentResource {
             }));
         return new command.local.Command(`${name}-release`, {
             create: script.apply((s) => args.host.shell(s)),
-            delete: args.host.shell(renderReleaseCleanup(releaseName)),
+            // Housekeeping only: a host that is already gone must not fail a destroy.
+            delete: args.host.shell(renderReleaseCleanup(releaseName)).apply((s) => `${s} || true`),
             stdin: pulumi.secret(args.environment.apply((entries) => `${entries.join("\n")}\n`)),
             triggers: [args.host.machineId ?? ""],
             logging: "stdoutAndStderr",

@@ -9,12 +9,12 @@
  */
 import * as http from "http";
 import { expect } from "chai";
-import { PROJECT, Registered } from "../harness";
+import { PROJECT } from "../harness";
 import { renderStack } from "../integration/program";
-import { Deployment, diagnostics, docker, leftovers, requireEngine, stateOf, sweepSync } from "./dockerCli";
+import { diagnostics, docker, stateOf } from "./dockerCli";
+import { stackSuite } from "./stackSuite";
 
 const PREFIX = `${PROJECT}-dev-`;
-const MOCK_SUBNET = "172.30.0.0/16";
 const OVERRIDES = {
     appKind: "flask",
     appModule: "app:app",
@@ -30,8 +30,6 @@ const OVERRIDES = {
         },
     },
 };
-const started = Date.now();
-const log = (line: string) => console.log(`      [celery e2e ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
 
 function get(port: number, path: string): Promise<{ status: number; body: string; ms: number }> {
     const t = Date.now();
@@ -48,42 +46,16 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 }
 
 describe("a Celery worker and Redis on a real Docker engine (rendered containers, docker CLI, test stand-ins)", function () {
-    let deployment: Deployment | undefined;
-    let resources: Registered[];
-    const table: [string, string][] = [];
-
-    before(async function () {
-        this.timeout(120_000);
-        await requireEngine();
-        resources = await renderStack("dev", OVERRIDES);
-        sweepSync(PREFIX);
-        deployment = new Deployment(resources, { log, mockSubnet: MOCK_SUBNET, subnetFrom: "networks-frontend", commandTimeoutSeconds: 600 });
-    });
-
-    after(async function () {
-        this.timeout(300_000);
-        const problems = deployment === undefined ? [] : await deployment.down();
-        if (problems.length) console.log(`teardown problems:\n  ${problems.join("\n  ")}`);
-        sweepSync(PREFIX);
-        const left = await leftovers(PREFIX);
-        table.push(["teardown: nothing left named webstack-dev-*", `${left.containers.length} containers, ${left.networks.length} networks, ${left.volumes.length} volumes`]);
-        console.log("\n    === Celery + Redis stack: rendered containers on a real Docker engine, test stand-ins ===");
-        for (const [check, figure] of table) console.log(`    ${check.padEnd(52)} ${figure}`);
-        expect(left.containers.concat(left.networks, left.volumes)).to.deep.equal([]);
-    });
+    const suite = stackSuite({ title: "Celery + Redis stack", label: "celery e2e", prefix: PREFIX, render: () => renderStack("dev", OVERRIDES) });
+    const deployment = () => suite.deployment();
 
     it("brings up db, redis, the web app and the worker, each healthy", async function () {
         this.timeout(900_000);
-        try {
-            await deployment!.up();
-        } catch (err) {
-            for (const c of deployment!.containers.values()) console.log(await diagnostics(c.name));
-            throw err;
-        }
-        const names = [...deployment!.containers.keys()];
+        await suite.up();
+        const names = [...deployment().containers.keys()];
         expect(names).to.include.members(["accessories-redis", "workers-celery", "db", "proxy"]);
         for (const resource of ["db", "accessories-redis", "workers-celery"]) {
-            const container = deployment!.containers.get(resource)!;
+            const container = deployment().containers.get(resource)!;
             const deadline = Date.now() + 180_000;
             let state = await stateOf(container.name);
             while (state?.Health?.Status !== "healthy" && Date.now() < deadline) {
@@ -93,15 +65,15 @@ describe("a Celery worker and Redis on a real Docker engine (rendered containers
             if (state?.Health?.Status !== "healthy") console.log(await diagnostics(container.name));
             expect(state?.Health?.Status, `${container.name} health`).to.equal("healthy");
         }
-        const worker = deployment!.containers.get("workers-celery")!.name;
+        const worker = deployment().containers.get("workers-celery")!.name;
         const env = (await docker(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", worker])).stdout;
         expect(env).to.include("CELERY_BROKER_URL=redis://redis:6379/0");
-        table.push(["containers healthy (db, redis, worker)", `${names.length} containers from the rendered stack`]);
+        suite.record("containers healthy (db, redis, worker)", `${names.length} containers from the rendered stack`);
     });
 
     it("a request through the proxy is answered by a task the worker ran over Redis", async function () {
         this.timeout(120_000);
-        const proxy = resources.find((r) => r.name === "proxy" && r.type === "docker:index/container:Container")!;
+        const proxy = suite.resources().find((r) => r.name === "proxy" && r.type === "docker:index/container:Container")!;
         const port = Number(proxy.inputs.ports[0].external);
         const home = await get(port, "/");
         expect(home.status, home.body).to.equal(200);
@@ -112,9 +84,9 @@ describe("a Celery worker and Redis on a real Docker engine (rendered containers
             expect(JSON.parse(reply.body).result).to.equal(i + 40);
             answers.push(reply.ms);
         }
-        const worker = deployment!.containers.get("workers-celery")!.name;
+        const worker = deployment().containers.get("workers-celery")!.name;
         const logs = (await docker(["logs", worker])).output;
         expect(logs).to.match(/Task tasks\.add\[[0-9a-f-]+\] succeeded/);
-        table.push(["5 tasks through proxy → web → Redis → worker", `all answered; slowest ${Math.max(...answers)} ms`]);
+        suite.record("5 tasks through proxy → web → Redis → worker", `all answered; slowest ${Math.max(...answers)} ms`);
     });
 });

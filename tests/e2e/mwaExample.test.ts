@@ -13,20 +13,18 @@ import * as http from "http";
 import * as path from "path";
 import { expect } from "chai";
 import YAML from "yaml";
-import { configFromFile, PROJECT, Registered, runWithConfig } from "../harness";
+import { configFromFile, PROJECT, runWithConfig } from "../harness";
 import { projectRoot, readSettings } from "../../config/settings";
 import { buildStack } from "../../stack";
-import { Deployment, diagnostics, docker, dockerOk, leftovers, requireEngine, stateOf, sweepSync, waitHealthy } from "./dockerCli";
+import { docker, dockerOk, stateOf, waitHealthy } from "./dockerCli";
+import { stackSuite } from "./stackSuite";
 
 const FILE = path.join(projectRoot(), "examples", "001-mwa-transients.yaml");
 const PREFIX = `${PROJECT}-prod-`;
-const MOCK_SUBNET = "172.30.0.0/16";
 const HERE = {
     target: "local", sshHost: "", domain: "", acmeEmail: "", httpPort: 8080, dataProtection: "off",
     appContext: "app", appDockerfile: "Dockerfile", appModule: "config", appStaticRoot: "/app/staticfiles", appMediaRoot: "/app/media",
 };
-const started = Date.now();
-const log = (line: string) => console.log(`      [mwa e2e ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
 
 function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
     return new Promise((resolve, reject) => {
@@ -42,54 +40,35 @@ function get(port: number, urlPath: string, headers: Record<string, string> = {}
 }
 
 describe("examples/001-mwa-transients.yaml on a real Docker engine (rendered containers, docker CLI, test stand-ins)", function () {
-    let deployment: Deployment | undefined;
-    let resources: Registered[];
-    const table: [string, string][] = [];
-
-    before(async function () {
-        this.timeout(120_000);
-        await requireEngine();
-        const example = YAML.parse(fs.readFileSync(FILE, "utf8")).config as Record<string, unknown>;
-        expect(example["webstack:appListSeparator"], "the example under test").to.equal("space");
-        resources = (await runWithConfig("prod", configFromFile(FILE, HERE), () => buildStack(readSettings()))).resources;
-        sweepSync(PREFIX);
-        deployment = new Deployment(resources, { log, mockSubnet: MOCK_SUBNET, subnetFrom: "networks-frontend", commandTimeoutSeconds: 600 });
+    const suite = stackSuite({
+        title: "MWA transients example",
+        label: "mwa e2e",
+        prefix: PREFIX,
+        render: async () => {
+            const example = YAML.parse(fs.readFileSync(FILE, "utf8")).config as Record<string, unknown>;
+            expect(example["webstack:appListSeparator"], "the example under test").to.equal("space");
+            return (await runWithConfig("prod", configFromFile(FILE, HERE), () => buildStack(readSettings()))).resources;
+        },
     });
-
-    after(async function () {
-        this.timeout(300_000);
-        const problems = deployment === undefined ? [] : await deployment.down();
-        if (problems.length) console.log(`teardown problems:\n  ${problems.join("\n  ")}`);
-        sweepSync(PREFIX);
-        const left = await leftovers(PREFIX);
-        table.push(["teardown: nothing left named webstack-prod-*", `${left.containers.length} containers, ${left.networks.length} networks, ${left.volumes.length} volumes`]);
-        console.log("\n    === MWA transients example: rendered containers on a real Docker engine, test stand-ins ===");
-        for (const [check, figure] of table) console.log(`    ${check.padEnd(52)} ${figure}`);
-        expect(left.containers.concat(left.networks, left.volumes)).to.deep.equal([]);
-    });
+    const deployment = () => suite.deployment();
 
     it("comes up healthy: PostgreSQL 15 + Q3C in its own database, the app, nginx", async function () {
         this.timeout(900_000);
-        try {
-            await deployment!.up();
-        } catch (err) {
-            for (const c of deployment!.containers.values()) console.log(await diagnostics(c.name));
-            throw err;
-        }
+        await suite.up();
         for (const resource of ["db", "proxy"]) {
-            const name = deployment!.containers.get(resource)!.name;
+            const name = deployment().containers.get(resource)!.name;
             await waitHealthy(name, 180);
             expect((await stateOf(name))?.Health?.Status, name).to.equal("healthy");
         }
-        const db = deployment!.containers.get("db")!.name;
+        const db = deployment().containers.get("db")!.name;
         const q3c = await dockerOk(["exec", db, "psql", "-X", "-A", "-t", "-U", "transients", "-d", "transients", "-c", "SELECT q3c_version()"]);
         expect(q3c.stdout.trim()).to.match(/^\d+\.\d+/);
-        table.push(["db transients/transients with q3c", `q3c ${q3c.stdout.trim()}`]);
+        suite.record("db transients/transients with q3c", `q3c ${q3c.stdout.trim()}`);
     });
 
     it("hands the app its own variable names, hosts space-separated, and serves the site and static files", async function () {
         this.timeout(120_000);
-        const web = [...deployment!.containers.values()].find((c) => c.step.resource.name.endsWith("-web"))!.name;
+        const web = [...deployment().containers.values()].find((c) => c.step.resource.name.endsWith("-web"))!.name;
         const env = Object.fromEntries((await docker(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", web])).stdout
             .split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
         expect(env).to.include({ SQL_HOST: "db", SQL_PORT: "5432", SQL_DATABASE: "transients", SQL_USER: "transients", DEBUG: "0", DATABASE: "postgres" });
@@ -101,6 +80,6 @@ describe("examples/001-mwa-transients.yaml on a real Docker engine (rendered con
         const file = await get(8080, `/static/${css}`, { Host: "localhost", "Accept-Encoding": "gzip" });
         expect(file.status).to.equal(200);
         expect(file.headers["content-encoding"]).to.equal("gzip");
-        table.push(["SQL_* names, space-separated hosts, site and static", `home 200; /static/${css} gzip ${file.body.length} B`]);
+        suite.record("SQL_* names, space-separated hosts, site and static", `home 200; /static/${css} gzip ${file.body.length} B`);
     });
 });

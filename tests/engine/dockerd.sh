@@ -75,7 +75,9 @@ launch() { # DRIVER: starts dockerd in the background, prints its pid
     local driver=$1
     mkdir -p "$(dirname "$LOG")"
     printf '\n==== %s: starting dockerd --storage-driver=%s\n' "$(date -u +%FT%TZ)" "$driver" >>"$LOG"
-    # setsid: the daemon outlives this script and the shell that ran it.
+    # setsid: the daemon outlives this script and the shell that ran it. 8>&-: it must not inherit
+    # the lock's descriptor, or it holds the lock for as long as it runs and every later
+    # start/stop waits for it in vain.
     HTTP_PROXY=$CLOSED_PROXY HTTPS_PROXY=$CLOSED_PROXY http_proxy=$CLOSED_PROXY https_proxy=$CLOSED_PROXY \
     NO_PROXY='' no_proxy='' \
         setsid "$DOCKERD" \
@@ -83,7 +85,7 @@ launch() { # DRIVER: starts dockerd in the background, prints its pid
             --pidfile "$PIDFILE" \
             --storage-driver "$driver" \
             --data-root /var/lib/docker \
-            >>"$LOG" 2>&1 </dev/null &
+            >>"$LOG" 2>&1 </dev/null 8>&- &
     echo $!
 }
 

@@ -7,12 +7,11 @@
  * proxy on 127.0.0.1 enqueues a task that the worker container runs over Redis, and the answer
  * comes back. Everything is named webstack-dev-* and removed before and after.
  */
-import * as http from "http";
 import { expect } from "chai";
 import { PROJECT } from "../harness";
 import { renderStack } from "../integration/program";
-import { diagnostics, docker, stateOf } from "./dockerCli";
-import { stackSuite } from "./stackSuite";
+import { docker } from "./dockerCli";
+import { getLocal, stackSuite } from "./stackSuite";
 
 const PREFIX = `${PROJECT}-dev-`;
 const OVERRIDES = {
@@ -31,20 +30,6 @@ const OVERRIDES = {
     },
 };
 
-function get(port: number, path: string): Promise<{ status: number; body: string; ms: number }> {
-    const t = Date.now();
-    return new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, path, agent: false, timeout: 30_000 }, (res) => {
-            let body = "";
-            res.on("data", (c) => { body += c; });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - t }));
-        });
-        req.on("timeout", () => req.destroy(new Error(`GET ${path}: no answer within 30 s`)));
-        req.on("error", reject);
-        req.end();
-    });
-}
-
 describe("a Celery worker and Redis on a real Docker engine (rendered containers, docker CLI, test stand-ins)", function () {
     const suite = stackSuite({ title: "Celery + Redis stack", label: "celery e2e", prefix: PREFIX, render: () => renderStack("dev", OVERRIDES) });
     const deployment = () => suite.deployment();
@@ -54,17 +39,7 @@ describe("a Celery worker and Redis on a real Docker engine (rendered containers
         await suite.up();
         const names = [...deployment().containers.keys()];
         expect(names).to.include.members(["accessories-redis", "workers-celery", "db", "proxy"]);
-        for (const resource of ["db", "accessories-redis", "workers-celery"]) {
-            const container = deployment().containers.get(resource)!;
-            const deadline = Date.now() + 180_000;
-            let state = await stateOf(container.name);
-            while (state?.Health?.Status !== "healthy" && Date.now() < deadline) {
-                await new Promise((r) => setTimeout(r, 2000));
-                state = await stateOf(container.name);
-            }
-            if (state?.Health?.Status !== "healthy") console.log(await diagnostics(container.name));
-            expect(state?.Health?.Status, `${container.name} health`).to.equal("healthy");
-        }
+        await suite.expectHealthy(["db", "accessories-redis", "workers-celery"]);
         const worker = deployment().containers.get("workers-celery")!.name;
         const env = (await docker(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", worker])).stdout;
         expect(env).to.include("CELERY_BROKER_URL=redis://redis:6379/0");
@@ -73,15 +48,14 @@ describe("a Celery worker and Redis on a real Docker engine (rendered containers
 
     it("a request through the proxy is answered by a task the worker ran over Redis", async function () {
         this.timeout(120_000);
-        const proxy = suite.resources().find((r) => r.name === "proxy" && r.type === "docker:index/container:Container")!;
-        const port = Number(proxy.inputs.ports[0].external);
-        const home = await get(port, "/");
-        expect(home.status, home.body).to.equal(200);
+        const port = suite.proxyPort();
+        const home = await getLocal(port, "/");
+        expect(home.status, String(home.body)).to.equal(200);
         const answers: number[] = [];
         for (let i = 0; i < 5; i++) {
-            const reply = await get(port, `/add?x=${i}&y=40`);
-            expect(reply.status, reply.body).to.equal(200);
-            expect(JSON.parse(reply.body).result).to.equal(i + 40);
+            const reply = await getLocal(port, `/add?x=${i}&y=40`);
+            expect(reply.status, String(reply.body)).to.equal(200);
+            expect(JSON.parse(String(reply.body)).result).to.equal(i + 40);
             answers.push(reply.ms);
         }
         const worker = deployment().containers.get("workers-celery")!.name;

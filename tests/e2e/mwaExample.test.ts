@@ -9,15 +9,14 @@
  * Official images are the TEST-ONLY stand-ins of tests/standins.
  */
 import * as fs from "fs";
-import * as http from "http";
 import * as path from "path";
 import { expect } from "chai";
 import YAML from "yaml";
 import { configFromFile, PROJECT, runWithConfig } from "../harness";
 import { projectRoot, readSettings } from "../../config/settings";
 import { buildStack } from "../../stack";
-import { docker, dockerOk, stateOf, waitHealthy } from "./dockerCli";
-import { stackSuite } from "./stackSuite";
+import { docker, dockerOk } from "./dockerCli";
+import { getLocal, stackSuite } from "./stackSuite";
 
 const FILE = path.join(projectRoot(), "examples", "001-mwa-transients.yaml");
 const PREFIX = `${PROJECT}-prod-`;
@@ -25,19 +24,6 @@ const HERE = {
     target: "local", sshHost: "", domain: "", acmeEmail: "", httpPort: 8080, dataProtection: "off",
     appContext: "app", appDockerfile: "Dockerfile", appModule: "config", appStaticRoot: "/app/staticfiles", appMediaRoot: "/app/media",
 };
-
-function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-    return new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, path: urlPath, headers, agent: false, timeout: 20_000 }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        });
-        req.on("timeout", () => req.destroy(new Error(`GET ${urlPath}: no answer within 20 s`)));
-        req.on("error", reject);
-        req.end();
-    });
-}
 
 describe("examples/001-mwa-transients.yaml on a real Docker engine (rendered containers, docker CLI, test stand-ins)", function () {
     const suite = stackSuite({
@@ -55,11 +41,7 @@ describe("examples/001-mwa-transients.yaml on a real Docker engine (rendered con
     it("comes up healthy: PostgreSQL 15 + Q3C in its own database, the app, nginx", async function () {
         this.timeout(900_000);
         await suite.up();
-        for (const resource of ["db", "proxy"]) {
-            const name = deployment().containers.get(resource)!.name;
-            await waitHealthy(name, 180);
-            expect((await stateOf(name))?.Health?.Status, name).to.equal("healthy");
-        }
+        await suite.expectHealthy(["db", "proxy"]);
         const db = deployment().containers.get("db")!.name;
         const q3c = await dockerOk(["exec", db, "psql", "-X", "-A", "-t", "-U", "transients", "-d", "transients", "-c", "SELECT q3c_version()"]);
         expect(q3c.stdout.trim()).to.match(/^\d+\.\d+/);
@@ -74,10 +56,10 @@ describe("examples/001-mwa-transients.yaml on a real Docker engine (rendered con
         expect(env).to.include({ SQL_HOST: "db", SQL_PORT: "5432", SQL_DATABASE: "transients", SQL_USER: "transients", DEBUG: "0", DATABASE: "postgres" });
         expect(env.SQL_PASSWORD).to.equal(env.POSTGRES_PASSWORD);
         expect(env.DJANGO_ALLOWED_HOSTS).to.equal("localhost 127.0.0.1");
-        const home = await get(8080, "/", { Host: "localhost" });
+        const home = await getLocal(8080, "/", { Host: "localhost" });
         expect(home.status).to.equal(200);
         const css = (await dockerOk(["exec", web, "sh", "-c", "cd /app/staticfiles && ls sky/site.*.css | grep -v '\\.gz$' | head -n 1"])).stdout.trim();
-        const file = await get(8080, `/static/${css}`, { Host: "localhost", "Accept-Encoding": "gzip" });
+        const file = await getLocal(8080, `/static/${css}`, { Host: "localhost", "Accept-Encoding": "gzip" });
         expect(file.status).to.equal(200);
         expect(file.headers["content-encoding"]).to.equal("gzip");
         suite.record("SQL_* names, space-separated hosts, site and static", `home 200; /static/${css} gzip ${file.body.length} B`);

@@ -3,9 +3,27 @@
  * docker CLI (dockerCli.ts), and on the way out tear it down, check that nothing with its prefix
  * is left, and print the suite's table. Call it inside a mocha `describe`.
  */
+import * as http from "http";
 import { expect } from "chai";
 import { Registered } from "../harness";
-import { Deployment, diagnostics, leftovers, requireEngine, sweepSync } from "./dockerCli";
+import { Deployment, diagnostics, leftovers, requireEngine, stateOf, sweepSync, waitHealthy } from "./dockerCli";
+
+export interface LocalReply { status: number; headers: http.IncomingHttpHeaders; body: Buffer; ms: number }
+
+/** One GET to a port published on 127.0.0.1, bounded to 30 s. */
+export function getLocal(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<LocalReply> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, path: urlPath, headers, agent: false, timeout: 30_000 }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: Date.now() - started }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`GET ${urlPath}: no answer within 30 s`)));
+        req.on("error", reject);
+        req.end();
+    });
+}
 
 /** stack.ts builds FORWARDED_ALLOW_IPS from the frontend network; the mocks say this subnet for it. */
 const MOCK_SUBNET = "172.30.0.0/16";
@@ -17,6 +35,10 @@ export interface StackSuite {
     record(check: string, figure: string): void;
     /** Brings the stack up; on failure prints every container's logs first. */
     up(): Promise<void>;
+    /** Waits (bounded) until the containers of these resources are healthy, and asserts it. */
+    expectHealthy(resources: string[], timeoutSeconds?: number): Promise<void>;
+    /** The port the proxy container publishes on 127.0.0.1. */
+    proxyPort(): number;
 }
 
 export function stackSuite(o: { title: string; prefix: string; render: () => Promise<Registered[]>; label: string }): StackSuite {
@@ -50,6 +72,14 @@ export function stackSuite(o: { title: string; prefix: string; render: () => Pro
         deployment: () => deployment!,
         resources: () => resources,
         record: (check, figure) => { table.push([check, figure]); },
+        expectHealthy: async (names, timeoutSeconds = 180) => {
+            for (const resource of names) {
+                const name = deployment!.containers.get(resource)!.name;
+                await waitHealthy(name, timeoutSeconds);
+                expect((await stateOf(name))?.Health?.Status, name).to.equal("healthy");
+            }
+        },
+        proxyPort: () => Number(resources.find((r) => r.name === "proxy" && r.type === "docker:index/container:Container")!.inputs.ports[0].external),
         up: async () => {
             try {
                 await deployment!.up();

@@ -30,7 +30,7 @@ export type ProxyKind = (typeof PROXIES)[number];
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** Secrets: optional, generated when unset, always set with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["dbPassword", "djangoSecretKey", "superuserPassword", "tlsCertificate", "tlsPrivateKey"] as const;
+export const SECRET_KEYS = ["dbPassword", "djangoSecretKey", "superuserPassword", "tlsCertificate", "tlsPrivateKey", "alertWebhookUrl"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export type TlsMode = "off" | "letsencrypt" | "provided";
@@ -53,6 +53,8 @@ export interface Settings {
         clientMaxBodySize: string;
         proxyTimeoutSeconds: number;
         serveStatic: boolean;
+        /** The proxy answers 503 with a maintenance page for the app (maintenance). */
+        maintenance: boolean;
         /** The app's own paths when a webRoute takes "/" (appPaths). */
         appPaths: string[];
     };
@@ -61,6 +63,8 @@ export interface Settings {
     /** Database, media and backup storage survive `pulumi destroy` and replacements. */
     protectData: boolean;
     backups: { time: string; retentionDays: number };
+    /** What the monitor reports to the alertWebhookUrl secret (settings.secrets.alertWebhookUrl). */
+    alerts: { format: "slack" | "ntfy"; diskPercent: number; certificateDays: number };
     database: {
         postgresVersion: number;
         name: string;
@@ -81,6 +85,8 @@ export interface Settings {
         context: string;
         dockerfile: string;
         image?: string;
+        /** A previously built app image on the host to run instead of building (rollbackImage). */
+        rollbackImage?: string;
         server: "gunicorn" | "daphne";
         module: string;
         command: string[];
@@ -131,6 +137,7 @@ export const PARSERS = {
     hsts: v.oneOf(["auto", "on", "off"] as const),
     proxyTimeoutSeconds: v.integer(1, 3600),
     proxyServeStatic: v.boolean,
+    maintenance: v.boolean,
     appPaths: v.stringList,
     clientMaxBodySize: v.matching(/^[1-9][0-9]*[kmg]?$/, "an nginx size such as 512k, 20m or 1g"),
     postgresVersion: v.integer(13, 17, "; an older major moves by dump and restore, see docs/postgres.md"),
@@ -141,9 +148,13 @@ export const PARSERS = {
     dataProtection: v.oneOf(["auto", "on", "off"] as const),
     backupTime: v.matching(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a time of day HH:MM (UTC) such as 03:00"),
     backupRetentionDays: v.integer(1, 3650),
+    alertFormat: v.oneOf(["slack", "ntfy"] as const),
+    alertDiskPercent: v.integer(50, 99),
+    alertCertificateDays: v.integer(1, 60),
     appContext: v.directoryPath,
     appDockerfile: v.relativePath,
     appImage: v.optional(v.imageReference),
+    rollbackImage: v.optional(v.imageReference),
     appKind: v.oneOf(APP_KINDS),
     appServer: v.oneOf(["gunicorn", "daphne"] as const),
     appModule: v.optional(v.pythonCallable),
@@ -209,6 +220,8 @@ export interface RawConfig {
     accessories?: unknown;
     /** webRoutes as the CLI hands it over: an object of names to { image | context, port, path }. */
     webRoutes?: unknown;
+    /** The alertWebhookUrl secret's text, only to check its form; the value used is secrets.alertWebhookUrl. */
+    alertWebhookUrl?: string;
 }
 
 /** Checks every key, then the rules between keys, and reports every problem at once. */
@@ -310,6 +323,8 @@ export function parseSettings(raw: RawConfig): Settings {
         }
     }
 
+    const webhookProblem = alertWebhookProblem(raw.alertWebhookUrl);
+    if (webhookProblem !== undefined) problems.push(`${key("alertWebhookUrl")}: ${webhookProblem}`);
     if (problems.length === 0) {
         problems.push(...crossChecks(p, environment!, awsRegion, key), ...appChecks(p, key), ...edgeChecks(p, raw.secrets ?? {}, key));
     }
@@ -333,11 +348,13 @@ export function parseSettings(raw: RawConfig): Settings {
             clientMaxBodySize: p.clientMaxBodySize,
             proxyTimeoutSeconds: p.proxyTimeoutSeconds,
             serveStatic: p.proxyServeStatic,
+            maintenance: p.maintenance,
             appPaths: p.appPaths,
         },
         webRoutes,
         protectData: p.dataProtection === "on" || (p.dataProtection === "auto" && environment === "prod"),
         backups: { time: p.backupTime, retentionDays: p.backupRetentionDays },
+        alerts: { format: p.alertFormat, diskPercent: p.alertDiskPercent, certificateDays: p.alertCertificateDays },
         database: {
             postgresVersion: p.postgresVersion,
             name: p.dbName,
@@ -355,6 +372,7 @@ export function parseSettings(raw: RawConfig): Settings {
             context: p.appContext,
             dockerfile: p.appDockerfile,
             image: p.appImage,
+            rollbackImage: p.rollbackImage,
             server: p.appServer,
             module: p.appModule ?? KIND_DEFAULTS[p.appKind].module,
             command: p.appCommand,
@@ -432,7 +450,10 @@ function crossChecks(p: Parsed, environment: Environment, awsRegion: string | un
             problems.push(`${key("dnsZone")}: DNS records are only made on cloud targets; leave it empty for target ${p.target}`);
         }
     }
-    const contextProblem = p.appImage === undefined ? buildContextProblem(p.appContext, p.appDockerfile) : undefined;
+    if (p.rollbackImage !== undefined && p.appImage !== undefined) {
+        problems.push(`${key("rollbackImage")}: this stack runs appImage ${p.appImage}; roll back by setting appImage to the previous tag, and leave rollbackImage empty`);
+    }
+    const contextProblem = p.appImage === undefined && p.rollbackImage === undefined ? buildContextProblem(p.appContext, p.appDockerfile) : undefined;
     if (contextProblem !== undefined) problems.push(`${key("appContext")}: ${contextProblem}`);
     if (p.proxy === "none" && environment !== "dev") {
         problems.push(`${key("proxy")}: expected nginx or traefik outside dev; none publishes the app server itself`);
@@ -447,6 +468,21 @@ export const KIND_DEFAULTS: Record<AppKind, { module: string; healthcheckPath: s
     fastapi: { module: "app.main:app", healthcheckPath: "/docs" },
     other: { module: "", healthcheckPath: "/" },
 };
+
+/** The alert webhook: an http(s) URL, checked without showing it (it is a secret). */
+export function alertWebhookProblem(url: string | undefined): string | undefined {
+    if (url === undefined) return undefined;
+    let parsed: URL | undefined;
+    try {
+        parsed = new URL(url);
+    } catch {
+        parsed = undefined;
+    }
+    if (parsed === undefined || !["http:", "https:"].includes(parsed.protocol) || parsed.hostname === "") {
+        return "expected an http(s) URL such as https://hooks.slack.com/services/... or https://ntfy.sh/my-topic (the value is not shown: it is a secret); set it with `pulumi config set --secret alertWebhookUrl <url>`";
+    }
+    return undefined;
+}
 
 function appChecks(p: Parsed, key: (n: string) => string): string[] {
     const problems: string[] = [];
@@ -540,5 +576,6 @@ export function readSettings(): Settings {
         appWorkers: structuredConfig("appWorkers"),
         accessories: structuredConfig("accessories"),
         webRoutes: structuredConfig("webRoutes"),
+        alertWebhookUrl: pulumi.runtime.getConfig(`${pulumi.getProject()}:alertWebhookUrl`),
     });
 }

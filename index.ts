@@ -13,3 +13,4 @@ export const backupBucket = outputs.backupBucket;
 export const databaseUrl = outputs.databaseUrl;
 export const superuserPassword = outputs.superuserPassword;
 export const accessoryPasswords = outputs.accessoryPasswords;
+export const operations = outputs.operations;

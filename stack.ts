@@ -1,8 +1,9 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Accessories, ACCESSORY_PORTS } from "./components/accessories";
 import { AppServer, appEnvironment } from "./components/appServer";
 import { Autoheal } from "./components/autoheal";
-import { Backups } from "./components/backups";
+import { Backups, BACKUP_DIR } from "./components/backups";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./components/database";
 import { ImagePruning } from "./components/imagePruning";
 import { Networks } from "./components/networks";
@@ -213,6 +214,24 @@ export function buildStack(settings: Settings) {
         after: [appServer.web, backups.container, ...Object.values(workers.containers)],
     });
 
+    if (app.rollbackImage !== undefined) {
+        pulumi.log.warn(`rollbackImage is set: the app runs ${app.rollbackImage} and appContext is not built; \`bin/webstack rollback --clear\` deploys appContext again`);
+    }
+    const services: Record<string, pulumi.Output<string>> = {
+        db: database.container.name,
+        web: appServer.web.name,
+        ...(proxy === undefined ? {} : { proxy: proxy.container.name }),
+        ...(proxy?.certbot === undefined ? {} : { certbot: proxy.certbot.name }),
+        backup: backups.container.name,
+        autoheal: autoheal.container.name,
+    };
+    const extraServices: [string, docker.Container][] = [
+        ...Object.entries(workers.containers),
+        ...Object.entries(accessories.containers) as [string, docker.Container][],
+        ...Object.entries(webRoutes.containers),
+    ];
+    for (const [service, container] of extraServices) services[service in services ? `${service}-2` : service] = container.name;
+
     const outputs = {
         siteUrl: hosts.apply((names) => siteUrl(settings, names[0])),
         hostAddress: host.address,
@@ -228,6 +247,24 @@ export function buildStack(settings: Settings) {
         databaseUrl: database.connectionUrl,
         superuserPassword: secrets.superuserPassword,
         accessoryPasswords: pulumi.secret(pulumi.all(accessories.passwords)),
+        /** What bin/webstack needs to reach the stack's containers; nothing secret. */
+        operations: {
+            dockerHost: host.dockerConnection?.host ?? pulumi.output(""),
+            sshOptions: host.dockerConnection?.sshOptions ?? [],
+            prefix,
+            services: pulumi.all(services),
+            appImage: appServer.image,
+            appRepository: app.image === undefined ? `${prefix}-app` : app.image.replace(/[:@][^/:@]*$/, ""),
+            imageSource: app.image !== undefined ? "appImage" : app.rollbackImage !== undefined ? "rollbackImage" : "build",
+            appKind: app.kind,
+            backendNetwork: networks.backend.name,
+            database: { name: settings.database.name, user: settings.database.user },
+            maintenance: settings.edge.maintenance,
+            proxy: settings.proxy,
+            tls: settings.edge.tls !== "off",
+            siteHost: hosts.apply((names) => names[0]),
+            backupDir: BACKUP_DIR,
+        },
     };
     return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning, workers, accessories, webRoutes } };
 }

@@ -170,6 +170,9 @@ export class AppServer extends pulumi.ComponentResource {
         const context = path.resolve(projectRoot(), app.context);
         this.image = app.image !== undefined
             ? pullImage(`${name}-image`, app.image, childOpts)
+            // A rollback runs an image an earlier deploy built on this host: nothing to build or pull.
+            : app.rollbackImage !== undefined
+            ? pulumi.output(app.rollbackImage)
             : buildImage(`${name}-image`, { repository: `${args.prefix}-app`, context, dockerfile: path.join(context, app.dockerfile) }, childOpts);
 
         const appVolumes = [args.static.mount(app.staticRoot), args.media.mount(app.mediaRoot)];

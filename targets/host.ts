@@ -17,6 +17,11 @@ export interface Host {
     dataDir?: string;
     /** How an operator logs in, when the host is remote. */
     sshCommand?: pulumi.Output<string>;
+    /**
+     * How the docker provider reaches a remote engine, for the operator commands (bin/webstack):
+     * its ssh:// URL and ssh options. Undefined: the local engine (DOCKER_HOST or the default socket).
+     */
+    dockerConnection?: { host: pulumi.Output<string>; sshOptions: string[] };
     /** Off-host object storage for database backups. Undefined: backups stay on a local volume. */
     backupStore?: BackupStore;
     /**

@@ -34,8 +34,9 @@ export function connectRemoteHost(name: string, args: RemoteHostArgs, parent: pu
         triggers: [...args.triggers, String(settings.host.dataVolumeSizeGb)],
     }, { parent, dependsOn: args.dependsOn });
 
+    const dockerHost = pulumi.interpolate`ssh://${user}@${args.address}`;
     const provider = new docker.Provider(`${name}-docker`, {
-        host: pulumi.interpolate`ssh://${user}@${args.address}`,
+        host: dockerHost,
         sshOpts: options,
         // Always on, so that previews (pull-request checks without access to the host) and updates
         // configure the provider alike: a value that differed between them showed as a provider
@@ -49,6 +50,7 @@ export function connectRemoteHost(name: string, args: RemoteHostArgs, parent: pu
         dataDir: DATA_MOUNT,
         backupStore: args.backupStore,
         machineId: args.machineId,
+        dockerConnection: { host: dockerHost, sshOptions: options },
         shell: (script) => args.address.apply((address) => sshCommand({ user, address, sshOptions: options, script })),
         sshCommand: pulumi.interpolate`ssh ${settings.host.sshPrivateKeyPath ? `-i ${settings.host.sshPrivateKeyPath} ` : ""}${user}@${args.address}`,
     };

@@ -25,10 +25,12 @@ export class SshHost extends pulumi.ComponentResource {
         }, { parent: this });
 
         const port = s.host.sshPort === 22 ? "" : `:${s.host.sshPort}`;
+        const dockerHost = `ssh://${user}@${address}${port}`;
+        // The provider's own ssh passes these; the port is in the URL, not here.
+        const providerSshOptions = sshOptions({ privateKeyPath: s.host.sshPrivateKeyPath });
         const provider = new docker.Provider(`${name}-docker`, {
-            host: `ssh://${user}@${address}${port}`,
-            // The provider's own ssh passes these; the port is in the URL, not here.
-            sshOpts: sshOptions({ privateKeyPath: s.host.sshPrivateKeyPath }),
+            host: dockerHost,
+            sshOpts: providerSshOptions,
             // As on the clouds: the same in previews and updates; the step above checked the engine.
             disableDockerDaemonCheck: true,
         }, { parent: this, dependsOn: [ready] });
@@ -36,6 +38,7 @@ export class SshHost extends pulumi.ComponentResource {
         this.host = {
             provider,
             address: pulumi.output(address),
+            dockerConnection: { host: pulumi.output(dockerHost), sshOptions: providerSshOptions },
             sshCommand: pulumi.output(`ssh ${s.host.sshPort === 22 ? "" : `-p ${s.host.sshPort} `}${s.host.sshPrivateKeyPath ? `-i ${s.host.sshPrivateKeyPath} ` : ""}${user}@${address}`),
             shell: (script) => pulumi.output(sshCommand({ user, address, sshOptions: options, script })),
         };

@@ -6,10 +6,11 @@ import { Autoheal } from "./components/autoheal";
 import { Backups, BACKUP_DIR } from "./components/backups";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./components/database";
 import { ImagePruning } from "./components/imagePruning";
+import { Maintenance, MAINTENANCE_PORT } from "./components/maintenance";
 import { Networks } from "./components/networks";
 import { Proxy } from "./components/proxy";
 import { Secrets } from "./components/secrets";
-import { traefikRouteLabels, traefikRouterLabels } from "./components/traefikConfig";
+import { traefikMaintenanceLabels, traefikRouteLabels, traefikRouterLabels } from "./components/traefikConfig";
 import { Volumes } from "./components/volumes";
 import { WebRoutes } from "./components/webRoutes";
 import { Workers } from "./components/workers";
@@ -183,11 +184,30 @@ export function buildStack(settings: Settings) {
         proxyTimeoutSeconds: settings.edge.proxyTimeoutSeconds,
         serveStatic: settings.edge.serveStatic,
         appPaths: settings.edge.appPaths,
+        healthcheckPath: app.healthcheckPath,
         routes: [
             ...settings.webRoutes.map((r) => ({ pathPrefix: r.path, upstream: `${r.name}:${r.port}` })),
-            ...settings.accessories.filter((a) => a.path !== undefined).map((a) => ({ pathPrefix: a.path!, upstream: `${a.kind}:${ACCESSORY_PORTS[a.kind]}` })),
+            // Operator tools: a migration may need them, so maintenance leaves them up.
+            ...settings.accessories.filter((a) => a.path !== undefined).map((a) => ({ pathPrefix: a.path!, upstream: `${a.kind}:${ACCESSORY_PORTS[a.kind]}`, servedInMaintenance: true })),
         ],
     });
+    // Traefik cannot answer the page itself: a container of its own takes the site's routes.
+    const maintenance = settings.proxy === "traefik" && settings.edge.maintenance ? new Maintenance("maintenance", {
+        host,
+        prefix,
+        frontend: networks.frontend,
+        labels: pulumi.all([hosts, networks.frontend.name]).apply(([names, network]) => traefikMaintenanceLabels({
+            router: prefix,
+            hosts: settings.domain === undefined ? [] : names,
+            port: MAINTENANCE_PORT,
+            network,
+            tls: tlsOn,
+            hsts: settings.edge.hsts,
+            maxBodySize: settings.edge.clientMaxBodySize,
+            healthcheckPath: app.healthcheckPath,
+            keepPrefixes: [app.staticUrl, app.mediaUrl, ...settings.accessories.flatMap((a) => (a.path === undefined ? [] : [a.path]))],
+        })),
+    }) : undefined;
 
     const backups = new Backups("backup", {
         host,
@@ -266,5 +286,5 @@ export function buildStack(settings: Settings) {
             backupDir: BACKUP_DIR,
         },
     };
-    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, backups, autoheal, pruning, workers, accessories, webRoutes } };
+    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, maintenance, backups, autoheal, pruning, workers, accessories, webRoutes } };
 }

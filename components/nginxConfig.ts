@@ -1,3 +1,5 @@
+import { MAINTENANCE_LOCATION, maintenanceGuard, maintenanceLocation } from "./maintenancePage";
+
 export interface NginxTlsOptions {
     /** PEM files inside the container. */
     certificate: string;
@@ -53,6 +55,14 @@ export interface NginxSiteOptions {
      * everything under /docs/ (not /docsx). Unset or empty: the app gets `location /` as before.
      */
     appPaths?: string[];
+    /**
+     * Maintenance mode (settings.edge.maintenance): every location that proxies, to the app, a
+     * route or the default route, answers 503 with the maintenance page (maintenancePage.ts),
+     * except GET and HEAD of healthcheckPath, proxied as without maintenance, and routes with
+     * servedInMaintenance. Static and media files, the ACME challenge, the HTTP-to-HTTPS redirect
+     * and the health port are nginx's own and unchanged. Unset: the site is exactly as before.
+     */
+    maintenance?: { healthcheckPath: string };
 }
 
 /** A URL prefix the edge sends to another web container instead of the app. */
@@ -64,6 +74,11 @@ export interface ProxyRoute {
     pathPrefix: string;
     /** host:port of that container (its name on the frontend network). */
     upstream: string;
+    /**
+     * Proxied in maintenance too: an operator's admin UI (pgAdmin, Flower), behind its own login,
+     * which a migration may need. A second web container of the site is not one.
+     */
+    servedInMaintenance?: boolean;
 }
 
 /** Where Let's Encrypt's HTTP-01 check asks for its token (nginx serves it on plain HTTP). */
@@ -205,8 +220,9 @@ const HASHED_FILE = String.raw`"\.[0-9a-f]{12}\.[A-Za-z0-9]+(\.gz)?$"`;
  * A location's proxying to `upstream`, re-resolved per request through the server's resolver:
  * with a variable in proxy_pass nginx looks the name up when it is used, not once at start.
  */
-function proxyTo(variable: string, upstream: string, timeoutSeconds: number | undefined): string[] {
+function proxyTo(variable: string, upstream: string, timeoutSeconds: number | undefined, maintenance: string[] = []): string[] {
     return [
+        ...maintenance.map((l) => `    ${l}`),
         `    set $${variable} http://${upstream};`,
         `    proxy_pass $${variable};`,
         "    proxy_http_version 1.1;",
@@ -266,27 +282,39 @@ function staticLocation(o: NginxSiteOptions, headers: string[]): string[] {
  * normalised path (nginx resolves "..", "." and %-escapes first), so /api/../x is the default
  * route's. Longest first, like the routes.
  */
-function appPathLocations(o: NginxSiteOptions): string[] {
-    const proxy = proxyTo("app_upstream", o.upstream, o.proxyTimeoutSeconds);
+function appPathLocations(o: NginxSiteOptions, guard: Guard): string[] {
+    const proxy = (location: string) => proxyTo("app_upstream", o.upstream, o.proxyTimeoutSeconds, guard(location));
     return [...(o.appPaths ?? [])].sort((a, b) => claimed(b).length - claimed(a).length).flatMap((p) => (p.endsWith("/")
         ? [
             `location ^~ ${p} {`,
             `    # nginx answers ${p.replace(/\/$/, "")} with a redirect to ${p}: relative, as the published port is not nginx's.`,
             "    absolute_redirect off;",
-            ...proxy,
+            ...proxy(p),
             "}",
             "",
         ]
-        : [`location = ${p} {`, ...proxy, "}", "", `location ^~ ${p}/ {`, ...proxy, "}", ""]));
+        : [`location = ${p} {`, ...proxy(`=${p}`), "}", "", `location ^~ ${p}/ {`, ...proxy(`${p}/`), "}", ""]));
+}
+
+/** A proxying location's maintenance lines, by its prefix (`=/docs`: that exact path); none without maintenance. */
+type Guard = (location: string) => string[];
+
+function maintenanceGuardOf(o: NginxSiteOptions): Guard {
+    const maintenance = o.maintenance;
+    if (maintenance === undefined) return () => [];
+    const hc = maintenance.healthcheckPath;
+    return (location) => maintenanceGuard(hc, location.startsWith("=") ? hc === location.slice(1) : hc.startsWith(location));
 }
 
 function siteLocations(o: NginxSiteOptions, hsts: boolean): string[] {
     const headers = securityHeaders(hsts);
+    const guard = maintenanceGuardOf(o);
     const fallback = (o.routes ?? []).find((r) => r.pathPrefix === DEFAULT_ROUTE_PREFIX);
     // Longest first, as nginx picks among ^~ prefixes anyway: the file reads as it matches.
     const routes = (o.routes ?? []).filter((r) => r !== fallback).sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
     return [
         ...headers,
+        ...(o.maintenance === undefined ? [] : [`error_page 503 ${MAINTENANCE_LOCATION};`]),
         "",
         ...(o.serveStatic === false ? [] : staticLocation(o, headers)),
         `location ^~ ${o.mediaUrl} {`,
@@ -298,19 +326,20 @@ function siteLocations(o: NginxSiteOptions, hsts: boolean): string[] {
             `location ^~ ${r.pathPrefix} {`,
             `    # nginx answers ${r.pathPrefix.replace(/\/$/, "")} with a redirect to ${r.pathPrefix}: relative, as the published port is not nginx's.`,
             "    absolute_redirect off;",
-            ...proxyTo(`route${i + 1}_upstream`, r.upstream, o.proxyTimeoutSeconds),
+            ...proxyTo(`route${i + 1}_upstream`, r.upstream, o.proxyTimeoutSeconds, r.servedInMaintenance ? [] : guard(r.pathPrefix)),
             "}",
             "",
         ]),
         ...(fallback === undefined
-            ? ["location / {", ...proxyTo("app_upstream", o.upstream, o.proxyTimeoutSeconds), "}"]
+            ? ["location / {", ...proxyTo("app_upstream", o.upstream, o.proxyTimeoutSeconds, guard("/")), "}"]
             : [
                 "# The app serves only these paths; the default route takes everything else.",
-                ...appPathLocations(o),
+                ...appPathLocations(o, guard),
                 "location / {",
-                ...proxyTo("default_upstream", fallback.upstream, o.proxyTimeoutSeconds),
+                ...proxyTo("default_upstream", fallback.upstream, o.proxyTimeoutSeconds, fallback.servedInMaintenance ? [] : guard("/")),
                 "}",
             ]),
+        ...(o.maintenance === undefined ? [] : ["", ...maintenanceLocation(headers)]),
     ];
 }
 

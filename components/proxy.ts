@@ -58,6 +58,11 @@ export interface ProxyArgs {
      * them from the web container's labels (traefikRouterLabels' appPaths), so it ignores these.
      */
     appPaths?: string[];
+    /**
+     * The app's healthcheck path: with edge.maintenance, GET and HEAD of it are still proxied
+     * (nginx; Traefik's maintenance router leaves it out, components/maintenance.ts). Required then.
+     */
+    healthcheckPath?: string;
 }
 
 /** The edge: nginx with a rendered config (and certbot), or Traefik routing by labels. */
@@ -72,6 +77,10 @@ export class Proxy extends pulumi.ComponentResource {
         const childOpts = onHost(args.host, this);
         const image = pullImage(`${name}-image`, PINNED_IMAGES[args.kind], childOpts);
         const tlsOn = args.edge.tls !== "off";
+        if (args.edge.maintenance && args.healthcheckPath === undefined) throw new Error("Proxy: maintenance needs the app's healthcheckPath");
+        if (args.edge.maintenance && args.healthcheckPath === "/") {
+            pulumi.log.warn("maintenance is on, but the app's healthcheck path is /, which stays reachable for monitors: the home page is not in maintenance. Set appHealthcheckPath to a path of its own, such as /healthz", this);
+        }
         const common = {
             name: `${args.prefix}-proxy`,
             image,
@@ -129,6 +138,7 @@ export class Proxy extends pulumi.ComponentResource {
             serveStatic: args.serveStatic,
             routes: args.routes,
             appPaths: args.appPaths,
+            maintenance: args.edge.maintenance ? { healthcheckPath: args.healthcheckPath! } : undefined,
         }));
         const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [
             { file: "/etc/nginx/conf.d/default.conf", content: this.nginxConfig },

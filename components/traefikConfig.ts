@@ -1,3 +1,4 @@
+import { maintenancePathProblem } from "./maintenancePage";
 import { DEFAULT_ROUTE_PREFIX, isAppPath } from "./nginxConfig";
 
 /** Where Traefik keeps ACME accounts and certificates; Traefik creates acme.json with mode 600. */
@@ -189,4 +190,39 @@ export function traefikRouteLabels(o: TraefikRouteOptions) {
     const rule = o.hosts.length === 0 ? prefix : `(${hostRule(o.hosts)}) && ${prefix}`;
     const priority = isDefault ? TRAEFIK_DEFAULT_ROUTE_PRIORITY : TRAEFIK_ROUTE_PRIORITY + o.pathPrefix.length;
     return asLabels(routerLabels(`${o.router}-${o.name}`, rule, o, priority));
+}
+
+/**
+ * The maintenance router's priority: above every other router of the site (the routes' are
+ * TRAEFIK_ROUTE_PRIORITY plus their prefix's length, the main router's its rule's length).
+ */
+export const TRAEFIK_MAINTENANCE_PRIORITY = 1_000_000;
+
+export interface TraefikMaintenanceOptions extends TraefikRouterOptions {
+    /** The main router's name (the stack prefix); this router is `${router}-maintenance`. */
+    router: string;
+    /** GET and HEAD of this exact path still reach the app, so monitors see the app itself. */
+    healthcheckPath: string;
+    /** Prefixes left to their own routers: the static and media URLs, the admin UIs' paths. */
+    keepPrefixes: string[];
+}
+
+/**
+ * Labels on the maintenance container (components/maintenance.ts): the site's hosts, every path
+ * but the exceptions, ahead of every other router, with the same entry points, TLS resolver,
+ * edge headers and body limit. An HTTP router: Traefik answers the ACME TLS-ALPN challenge in its
+ * TLS handshake before any HTTP router is chosen, so certificates are issued and renewed as before.
+ */
+export function traefikMaintenanceLabels(o: TraefikMaintenanceOptions) {
+    const problem = maintenancePathProblem(o.healthcheckPath);
+    if (problem !== undefined) throw new Error(`maintenance: ${problem}`);
+    for (const p of o.keepPrefixes) {
+        if (!/^\/([A-Za-z0-9._~-]+\/)+$/.test(p)) throw new Error(`maintenance: kept prefix ${JSON.stringify(p)} is not a URL prefix such as /static/`);
+    }
+    const rule = [
+        o.hosts.length === 0 ? "PathPrefix(`/`)" : `(${hostRule(o.hosts)})`,
+        `!(Path(\`${o.healthcheckPath}\`) && (Method(\`GET\`) || Method(\`HEAD\`)))`,
+        ...o.keepPrefixes.map((p) => `!PathPrefix(\`${p}\`)`),
+    ].join(" && ");
+    return asLabels(routerLabels(`${o.router}-maintenance`, rule, o, TRAEFIK_MAINTENANCE_PRIORITY));
 }

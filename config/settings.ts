@@ -3,6 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { extensionName } from "../components/extensions";
+import { maintenancePathProblem } from "../components/maintenancePage";
 import { routeProblems, siteReservedPrefixes } from "../components/nginxConfig";
 import { buildContextProblem } from "./buildContext";
 import { projectRoot } from "./paths";
@@ -523,6 +524,11 @@ function edgeChecks(p: Parsed, secrets: Settings["secrets"], key: (n: string) =>
     }
     if (p.hsts === "on" && mode === "off") {
         problems.push(`${key("hsts")}: HSTS needs HTTPS; expected off or auto while tls is off`);
+    }
+    if (p.maintenance) {
+        if (p.proxy === "none") problems.push(`${key("maintenance")}: the maintenance page is answered by the proxy; expected proxy nginx or traefik, or maintenance false`);
+        const pathProblem = maintenancePathProblem(p.appHealthcheckPath ?? KIND_DEFAULTS[p.appKind].healthcheckPath);
+        if (pathProblem !== undefined) problems.push(`${key("appHealthcheckPath")}: with maintenance on, ${pathProblem}`);
     }
     return problems;
 }

@@ -412,3 +412,86 @@ describe("routeProblems", function () {
         }
     });
 });
+
+describe("renderNginxSite: maintenance", function () {
+    const maintenance = { healthcheckPath: "/accounts/login/" };
+    const routes = [
+        { pathPrefix: "/app/", upstream: "frontend:3000" },
+        { pathPrefix: "/pgadmin/", upstream: "pgadmin:80", servedInMaintenance: true },
+    ];
+    const site = renderNginxSite({ ...options, routes, maintenance });
+    const block = (conf: string, opening: string) => {
+        const start = conf.indexOf(`    ${opening} {`);
+        expect(start, opening).to.be.at.least(0);
+        return conf.slice(start, conf.indexOf("\n    }\n", start));
+    };
+    const guarded = (b: string) => /return 503;\n(.*\n)*\s+set \$\w+_upstream/.test(b);
+
+    it("off (unset), the site is exactly as before", function () {
+        expect(renderNginxSite({ ...options, routes, maintenance: undefined })).to.equal(renderNginxSite({ ...options, routes }));
+        expect(renderNginxSite({ ...options, routes })).not.to.match(/503|@maintenance|Retry-After/);
+    });
+
+    it("every location that proxies answers 503 first, but the admin UI served in maintenance", function () {
+        expect(guarded(block(site, "location /")), "the app").to.equal(true);
+        expect(guarded(block(site, "location ^~ /app/")), "a webRoute").to.equal(true);
+        expect(block(site, "location ^~ /pgadmin/")).not.to.include("503");
+        expect(block(site, "location ^~ /pgadmin/")).to.include("proxy_pass $route1_upstream;");
+    });
+
+    it("lets GET and HEAD of the healthcheck path through only where it can be, and proxies it as before", function () {
+        const app = block(site, "location /");
+        expect(app).to.include('if ($request_method !~ "^(GET|HEAD)$") {\n            return 503;\n        }');
+        expect(app).to.include('if ($uri != "/accounts/login/") {\n            return 503;\n        }');
+        expect(app.slice(app.indexOf("set $app_upstream"))).to.equal(block(renderNginxSite(options), "location /").slice(block(renderNginxSite(options), "location /").indexOf("set $app_upstream")));
+        // /app/ cannot hold /accounts/login/: a plain 503.
+        expect(block(site, "location ^~ /app/")).not.to.include("$uri");
+        const underRoute = renderNginxSite({ ...options, routes, maintenance: { healthcheckPath: "/app/health" } });
+        expect(block(underRoute, "location ^~ /app/")).to.include('if ($uri != "/app/health")');
+    });
+
+    it("leaves static and media files, the health port and the server's headers as they were", function () {
+        const plain = renderNginxSite({ ...options, routes });
+        for (const opening of ["location ^~ /static/", "location ^~ /media/"]) expect(block(site, opening), opening).to.equal(block(plain, opening));
+        expect(site.slice(site.indexOf("listen 127.0.0.1:8081"))).to.equal(plain.slice(plain.indexOf("listen 127.0.0.1:8081")));
+        expect(topLevelDirectives(site)).to.deep.equal([]);
+    });
+
+    it("sends the page from one named location: 503, text/html, Retry-After, no-store and the security headers", function () {
+        expect(site.match(/error_page 503 @maintenance;/g)).to.have.length(1);
+        const page = block(site, "location @maintenance");
+        expect(page).to.include("default_type text/html;");
+        expect(page).to.match(/add_header Retry-After \d+ always;/);
+        expect(page).to.include('add_header Cache-Control "no-store" always;');
+        for (const header of ["X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"]) expect(page, header).to.include(`add_header ${header}`);
+        expect(page).to.match(/return 503 '<!doctype html>\n(.*\n)*.*<title>Down for maintenance<\/title>/);
+        expect(page, "no external assets").not.to.match(/\b(src|href)=|url\(|@import/);
+    });
+
+    it("over TLS: in the HTTPS server, with HSTS; plain HTTP still only redirects and answers ACME", function () {
+        const tlsOptions = { ...options, routes, tls: { certificate: "/c.pem", key: "/k.pem", hsts: true, acmeWebroot: "/var/www/certbot" } };
+        const tls = renderNginxSite({ ...tlsOptions, maintenance });
+        const split = tls.indexOf("ssl http2;");
+        const plain = renderNginxSite(tlsOptions);
+        expect(tls.slice(0, split)).to.equal(plain.slice(0, plain.indexOf("ssl http2;")));
+        expect(block(tls.slice(split), "location @maintenance")).to.include("add_header Strict-Transport-Security");
+        expect(guarded(block(tls.slice(split), "location /"))).to.equal(true);
+    });
+
+    it("with a default route and appPaths: the app's paths and the default route in maintenance too", function () {
+        const fallback = renderNginxSite({
+            ...options, routes: [...routes, { pathPrefix: "/", upstream: "frontend-vue:80" }], appPaths: ["/api/", "/docs"], maintenance: { healthcheckPath: "/docs" },
+        });
+        for (const opening of ["location /", "location ^~ /api/", "location = /docs", "location ^~ /docs/", "location ^~ /app/"]) {
+            expect(guarded(block(fallback, opening)), opening).to.equal(true);
+        }
+        expect(block(fallback, "location = /docs")).to.include('if ($uri != "/docs")');
+        expect(block(fallback, "location ^~ /api/")).not.to.include("$uri");
+    });
+
+    it("refuses a healthcheck path nginx could not compare safely", function () {
+        for (const bad of ["/a$b", "/a'b", "/a%20b", "/a;b", "/a\"b", "/a b"]) {
+            expect(() => renderNginxSite({ ...options, maintenance: { healthcheckPath: bad } }), bad).to.throw(/maintenance: the healthcheck path .* must be a plain path/);
+        }
+    });
+});

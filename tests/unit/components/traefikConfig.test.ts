@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import {
-    appPathRule, hostRule, TRAEFIK_DEFAULT_ROUTE_PRIORITY, TRAEFIK_ROUTE_PRIORITY, traefikArguments, traefikRouteLabels, traefikRouterLabels,
+    appPathRule, hostRule, TRAEFIK_DEFAULT_ROUTE_PRIORITY, TRAEFIK_MAINTENANCE_PRIORITY, TRAEFIK_ROUTE_PRIORITY, traefikArguments, traefikMaintenanceLabels,
+    traefikRouteLabels, traefikRouterLabels,
 } from "../../../components/traefikConfig";
 
 const main = { router: "webstack-prod", hosts: ["www.example.org"], port: 8000, network: "front", tls: true, hsts: true, maxBodySize: "20m" };
@@ -143,5 +144,42 @@ describe("Traefik: default route and appPaths", function () {
             expect(() => traefikRouterLabels({ ...main, appPaths: [bad] }), bad).to.throw(/appPath .*expected a path such as \/api\//);
         }
         expect(appPathRule(["/docs"])).to.equal("Path(`/docs`) || PathPrefix(`/docs/`)");
+    });
+});
+
+describe("traefikMaintenanceLabels", function () {
+    const o = { ...main, port: 80, healthcheckPath: "/accounts/login/", keepPrefixes: ["/static/", "/media/", "/pgadmin/"] };
+    const labels = asObject(traefikMaintenanceLabels(o));
+    const r = "traefik.http.routers.webstack-prod-maintenance";
+
+    it("takes the site's hosts but GET and HEAD of the healthcheck path and the kept prefixes", function () {
+        expect(labels[`${r}.rule`]).to.equal("(Host(`www.example.org`)) && !(Path(`/accounts/login/`) && (Method(`GET`) || Method(`HEAD`)))"
+            + " && !PathPrefix(`/static/`) && !PathPrefix(`/media/`) && !PathPrefix(`/pgadmin/`)");
+        const anyHost = asObject(traefikMaintenanceLabels({ ...o, hosts: [], keepPrefixes: [] }));
+        expect(anyHost[`${r}.rule`]).to.equal("PathPrefix(`/`) && !(Path(`/accounts/login/`) && (Method(`GET`) || Method(`HEAD`)))");
+        expect(labels["traefik.http.services.webstack-prod-maintenance.loadbalancer.server.port"]).to.equal("80");
+    });
+
+    it("ranks above the main router and every route, however long its prefix", function () {
+        const priority = Number(labels[`${r}.priority`]);
+        expect(priority).to.equal(TRAEFIK_MAINTENANCE_PRIORITY);
+        const deep = asObject(traefikRouteLabels({ ...main, name: "deep", pathPrefix: `/${"a/".repeat(200)}`, port: 80 }));
+        expect(priority).to.be.greaterThan(Number(deep["traefik.http.routers.webstack-prod-deep.priority"]));
+        const longMain = asObject(traefikRouterLabels({ ...main, appPaths: Array.from({ length: 50 }, (_, i) => `/api${i}/`) }));
+        expect(priority).to.be.greaterThan(longMain["traefik.http.routers.webstack-prod.rule"].length);
+    });
+
+    it("an HTTP router with the main router's entry points, TLS resolver and edge headers: no TCP router to take TLS-ALPN", function () {
+        const own = asObject(traefikRouterLabels(main));
+        for (const suffix of ["entrypoints", "tls.certresolver"]) expect(labels[`${r}.${suffix}`], suffix).to.equal(own[`traefik.http.routers.webstack-prod.${suffix}`]);
+        for (const [label, value] of Object.entries(own).filter(([l]) => l.startsWith("traefik.http.middlewares."))) {
+            expect(labels[label.replace("webstack-prod-", "webstack-prod-maintenance-")], label).to.equal(value);
+        }
+        expect(Object.keys(labels).filter((l) => l.startsWith("traefik.tcp.") || l.startsWith("traefik.udp."))).to.deep.equal([]);
+    });
+
+    it("refuses a healthcheck path or a kept prefix that would not make a sound rule", function () {
+        expect(() => traefikMaintenanceLabels({ ...o, healthcheckPath: "/a`) || Path(`/" })).to.throw(/maintenance: the healthcheck path/);
+        expect(() => traefikMaintenanceLabels({ ...o, keepPrefixes: ["/x"] })).to.throw(/kept prefix "\/x"/);
     });
 });

@@ -72,6 +72,9 @@ describe("settings", () => {
             ["bad extension name", "dev", { dbExtensions: ["pg_trgm; DROP"] }, [/webstack:dbExtensions/]],
             ["stack not named after an environment", "feature-x", {}, [/webstack:environment: expected one of dev, stage, prod \(the stack "feature-x"/]],
             ["no proxy outside dev", "stage", { proxy: "none" }, [/webstack:proxy: expected nginx or traefik outside dev/]],
+            ["maintenance without a proxy", "dev", { proxy: "none", maintenance: true }, [/webstack:maintenance: the maintenance page is answered by the proxy/]],
+            ["maintenance with a healthcheck path the proxy cannot leave out", "dev", { maintenance: true, appHealthcheckPath: "/health%3Fx" },
+                [/webstack:appHealthcheckPath: with maintenance on, the healthcheck path "\/health%3Fx" stays reachable in maintenance, so it must be a plain path/]],
         ];
         for (const [title, stack, overrides, patterns] of cases) {
             it(title, async () => {

@@ -502,6 +502,13 @@ describe("the policy pack on the committed stacks", () => {
         }
     });
 
+    it("dev in maintenance with Traefik (the maintenance container) passes every policy", async function () {
+        this.timeout(20000);
+        const { resources } = await runWithConfig("dev", stackConfig("dev", { proxy: "traefik", maintenance: true }), () => buildStack(readSettings()));
+        expect(resources.filter((r) => r.type === CONTAINER).map((r) => r.name)).to.include("maintenance");
+        expect(await checkStack("dev", resources)).to.deep.equal([]);
+    });
+
     it("stage's Spaces bucket fails once it is public", async () => {
         const stage = runs.stage.map((r) => (r.type === P.TYPES.spacesBucket ? { ...r, inputs: { ...r.inputs, acl: "public-read" } } : r));
         const findings = await checkStack("stage", stage);

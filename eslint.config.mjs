@@ -8,7 +8,7 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
     {
-        ignores: ["**/node_modules/**", "bin/**", "policy/bin/**", "app/**", "images/**", ".test-tmp/**"],
+        ignores: ["**/node_modules/**", "dist/**", "policy/bin/**", "app/**", "images/**", ".test-tmp/**"],
     },
     {
         files: ["**/*.ts"],

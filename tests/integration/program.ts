@@ -2,7 +2,8 @@
  * What the program renders, read from a run under Pulumi's mocks (tests/harness.ts): the
  * integration tests feed these exact values to real servers.
  */
-import { ofType, Registered, runWithConfig, stackConfig, unwrap } from "../harness";
+import * as pulumi from "@pulumi/pulumi";
+import { ofType, Registered, resolve, runWithConfig, stackConfig, unwrap } from "../harness";
 import { readSettings } from "../../config/settings";
 import { buildStack } from "../../stack";
 
@@ -13,6 +14,14 @@ export async function renderStack(stack: string, overrides: Record<string, unkno
     const { resources, result } = await runWithConfig(stack, stackConfig(stack, overrides), () => buildStack(readSettings()));
     releaseCommands.set(resources, result.parts.app.releaseSpec.command);
     return resources;
+}
+
+/** The stack's resources and its outputs (resolved, secrets unwrapped), as rendered under mocks. */
+export async function renderStackWithOutputs(stack: string, overrides: Record<string, unknown> = {}): Promise<{ resources: Registered[]; outputs: Record<string, unknown> }> {
+    const { resources, result } = await runWithConfig(stack, stackConfig(stack, overrides), () => buildStack(readSettings()));
+    releaseCommands.set(resources, result.parts.app.releaseSpec.command);
+    const { value } = await resolve(pulumi.output(result.outputs));
+    return { resources, outputs: unwrap(value) as Record<string, unknown> };
 }
 
 /**

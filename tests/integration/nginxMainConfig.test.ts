@@ -15,9 +15,9 @@ import { DEBIAN_NGINX_CONF, Nginx, OFFICIAL_NGINX_CONF, requireBinary, run, temp
 
 const SITE = "test.example.org";
 
-/** The conf.d file of the proxy container, as the program renders it for this stack. */
-async function uploadedSite(stack: string, overrides: Record<string, unknown>): Promise<string> {
-    const proxy = container(await renderStack(stack, overrides), "-proxy");
+/** The conf.d file of the proxy container (or another nginx container), as the program renders it for this stack. */
+async function uploadedSite(stack: string, overrides: Record<string, unknown>, suffix = "-proxy"): Promise<string> {
+    const proxy = container(await renderStack(stack, overrides), suffix);
     const uploads = unwrap(proxy.inputs.uploads) as { file: string; content: string }[];
     const site = uploads.find((u) => u.file === "/etc/nginx/conf.d/default.conf");
     if (site === undefined) throw new Error("the proxy container has no /etc/nginx/conf.d/default.conf upload");
@@ -28,6 +28,12 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
     ["plain HTTP (dev)", "dev", {}],
     ["provided certificate (prod)", "prod", { domain: SITE, tls: "provided", tlsCertificate: "pem", tlsPrivateKey: "pem" }],
     ["Let's Encrypt (stage on nginx)", "stage", { proxy: "nginx", domain: SITE, acmeEmail: "ops@example.org" }],
+    ["maintenance with a route and an admin UI (dev)", "dev", {
+        maintenance: true,
+        webRoutes: { frontend: { image: "nginx:1.27.3-alpine", port: 80, path: "/app/", healthcheckPath: "/" } },
+        accessories: { redis: { version: "7.4.1" }, flower: { version: "2.0.1", path: "/flower/" } },
+    }],
+    ["maintenance over Let's Encrypt (stage on nginx)", "stage", { proxy: "nginx", domain: SITE, acmeEmail: "ops@example.org", maintenance: true }],
 ];
 
 /** The renderer's optional parts, all at once, as the proxy container would get them. */
@@ -48,6 +54,13 @@ const OPTIONAL_VARIANTS: [string, (certDir: string) => NginxSiteOptions][] = [
         ...OPTIONAL, serveStatic: true,
         routes: [...OPTIONAL.routes!, { pathPrefix: "/", upstream: "frontend-vue:80" }],
         appPaths: ["/api/", "/docs", "/redoc", "/openapi.json"],
+        tls: { certificate: `${certDir}/fullchain.pem`, key: `${certDir}/privkey.pem`, hsts: true, acmeWebroot: "/var/www/certbot" },
+    })],
+    ["default route / + appPaths + routes + static + maintenance, over TLS", (certDir) => ({
+        ...OPTIONAL, serveStatic: true,
+        routes: [...OPTIONAL.routes!, { pathPrefix: "/", upstream: "frontend-vue:80" }, { pathPrefix: "/flower/", upstream: "flower:5555", servedInMaintenance: true }],
+        appPaths: ["/api/", "/docs", "/redoc", "/openapi.json"],
+        maintenance: { healthcheckPath: "/docs" },
         tls: { certificate: `${certDir}/fullchain.pem`, key: `${certDir}/privkey.pem`, hsts: true, acmeWebroot: "/var/www/certbot" },
     })],
 ];
@@ -93,6 +106,16 @@ describe("nginx: the uploaded site under the real main configurations", function
                 expect(result.output).not.to.contain("duplicate");
             });
         }
+    }
+
+    for (const [mainName, mainConfig] of MAIN_CONFIGS) {
+        it(`the Traefik maintenance container's site (dev, proxy traefik): nginx -t accepts it under ${mainName}`, async function () {
+            const site = await uploadedSite("dev", { proxy: "traefik", maintenance: true }, "-maintenance");
+            const dir = path.join(tmp.path, `maintenance-${MAIN_CONFIGS.findIndex((m) => m[1] === mainConfig)}`);
+            const result = await Nginx.prepare(site, dir, 1, mainConfig).test();
+            expect(result.code, `${result.output}\n--- site ---\n${site}`).to.equal(0);
+            expect(result.output).not.to.contain("duplicate");
+        });
     }
 
     for (const [variant, options] of OPTIONAL_VARIANTS) {

@@ -30,6 +30,39 @@ const USER_RELATIONS_SQL = `SELECT count(*) FROM pg_class c JOIN pg_namespace n 
     WHERE c.relkind IN ('r', 'v', 'm', 'S', 'p', 'f') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'`;
 const HAS_Q3C_SQL = "SELECT count(*) FROM pg_extension WHERE extname = 'q3c'";
 
+const MEDIA_NAME = /^media-\d{8}T\d{6}Z\.tar\.gz$/;
+
+/** Every entry under `root` with its type, mode, owner and content (or link target), sorted. */
+function tree(root: string): string[] {
+    const out: string[] = [];
+    const walk = (rel: string) => {
+        const full = path.join(root, rel);
+        const st = fs.lstatSync(full);
+        const what = st.isSymbolicLink() ? `-> ${fs.readlinkSync(full)}` : st.isDirectory() ? "dir" : `${st.size} B ${fs.readFileSync(full).toString("base64").slice(0, 40)}`;
+        out.push(`${rel || "."} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
+        if (st.isDirectory() && !st.isSymbolicLink()) for (const n of fs.readdirSync(full)) walk(path.join(rel, n));
+    };
+    walk("");
+    return out.sort();
+}
+
+/** Uploads as the app leaves them: its uid 10001, private and public modes, odd names, a link. */
+function fillMedia(dir: string): void {
+    fs.mkdirSync(path.join(dir, "uploads", "2025", "empty"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "uploads", "2025", "photo one.jpg"), Buffer.alloc(70_000, 7));
+    fs.writeFileSync(path.join(dir, "uploads", "2025", "private.pdf"), "secret report");
+    fs.writeFileSync(path.join(dir, ".hidden"), "dot file");
+    fs.symlinkSync("2025/photo one.jpg", path.join(dir, "uploads", "latest.jpg"));
+    for (const [rel, mode, uid] of [["uploads", 0o2775, 10001], ["uploads/2025", 0o750, 10001], ["uploads/2025/empty", 0o700, 10001],
+        ["uploads/2025/photo one.jpg", 0o644, 10001], ["uploads/2025/private.pdf", 0o600, 10002], [".hidden", 0o640, 0]] as const) {
+        fs.chownSync(path.join(dir, rel), uid, uid);
+        fs.chmodSync(path.join(dir, rel), mode);
+    }
+    fs.lchownSync(path.join(dir, "uploads", "latest.jpg"), 10001, 10001);
+    fs.chownSync(dir, 10001, 10001);
+    fs.chmodSync(dir, 0o755);
+}
+
 function why(result: RunResult): string {
     return `exit ${result.code ?? result.signal}:\n${result.output}`;
 }
@@ -455,5 +488,154 @@ describe("backup and restore (images/backup, scripts/backup, scripts/restore)", 
         ({ result } = await operator("backup", ["--stack", "nope"]));
         expect(result.code).to.not.equal(0);
         expect(result.stderr).to.include("could not read the outputs of stack 'nope'");
+    });
+
+    describe("media (MEDIA_DIR): archive with each backup, restore.sh --media", function () {
+        let mediaDir = "";
+        let mediaBackups = "";
+        let archive = "";
+        let source: string[] = [];
+        const mediaEnv = (extra: Record<string, string> = {}) => ({ BACKUP_DIR: mediaBackups, MEDIA_DIR: mediaDir, ...extra });
+        const restoreMedia = (args: string[], extra: Record<string, string>) => run(RESTORE, ["--media", ...args], {
+            // No PGDATABASE needed for --media: a bare environment.
+            env: { PATH: SCRIPT_PATH, BACKUP_DIR: mediaBackups, ...extra },
+        });
+
+        before(function () {
+            mediaDir = dir("media");
+            mediaBackups = dir("media-backups");
+            fs.mkdirSync(mediaDir);
+            fillMedia(mediaDir);
+            source = tree(mediaDir);
+        });
+
+        it("backup.sh writes a verified media-<timestamp>.tar.gz and prints its name before the dump's", async function () {
+            const result = await backup(a!, mediaEnv());
+            expect(result.code, why(result)).to.equal(0);
+            const lines = result.stdout.trim().split("\n");
+            expect(lines).to.have.lengthOf(2);
+            expect(lines[0]).to.match(MEDIA_NAME);
+            expect(lines[1], "the dump's name is still the last line").to.match(DUMP_NAME);
+            archive = lines[0];
+            expect(result.stderr).to.include(`wrote ${mediaBackups}/${archive}`).and.to.include("8 entries");
+            expect(fs.readdirSync(mediaBackups).sort()).to.deep.equal([lines[1], `${lines[1]}.sha256`, archive, `${archive}.sha256`].sort());
+            expect(fs.statSync(path.join(mediaBackups, archive)).mode & 0o077, "archives are private").to.equal(0);
+            const sums = await run("/usr/bin/sha256sum", ["-c", `${archive}.sha256`], { cwd: mediaBackups });
+            expect(sums.code, why(sums)).to.equal(0);
+            const listing = await run("/usr/bin/tar", ["--list", "--verbose", "--numeric-owner", "--gzip", "--file", path.join(mediaBackups, archive)]);
+            expect(listing.stdout).to.match(/^-rw------- 10002\/10002 .* \.\/uploads\/2025\/private\.pdf$/m)
+                .and.to.match(/^drwxrwsr-x 10001\/10001 .* \.\/uploads\/$/m)
+                .and.to.match(/^lrwxrwxrwx 10001\/10001 .* \.\/uploads\/latest\.jpg -> 2025\/photo one\.jpg$/m);
+        });
+
+        it("restore.sh --media restores owners, modes and links into an empty directory", async function () {
+            const target = dir("media-restored");
+            fs.mkdirSync(target);
+            const result = await restoreMedia(["latest"], { MEDIA_DIR: target });
+            expect(result.code, why(result)).to.equal(0);
+            expect(result.stderr).to.include(`latest media archive is ${archive}`).and.to.include(`checksum of ${archive} verified`);
+            expect(result.stdout.trim()).to.match(new RegExp(`^restored ${archive.replace(/\./g, "\\.")} \\(\\d+ bytes, 8 entries\\) into ${target} in \\d+s$`));
+            expect(tree(target)).to.deep.equal(source);
+        });
+
+        it("restore.sh --media refuses a non-empty directory without --force; --force replaces it, no old file left", async function () {
+            const target = dir("media-busy");
+            fs.mkdirSync(path.join(target, "uploads"), { recursive: true });
+            fs.writeFileSync(path.join(target, "uploads", "newer.png"), "uploaded after the backup");
+            fs.writeFileSync(path.join(target, "stray.txt"), "old");
+            const before = tree(target);
+            const refused = await restoreMedia([archive], { MEDIA_DIR: target });
+            expect(refused.code, why(refused)).to.not.equal(0);
+            expect(refused.stderr).to.include("is not empty (2 entries at its top level)").and.to.include("--force").and.to.include("not touched");
+            expect(tree(target)).to.deep.equal(before);
+
+            const forced = await restoreMedia(["--force", archive], { MEDIA_DIR: target });
+            expect(forced.code, why(forced)).to.equal(0);
+            expect(forced.stdout).to.include("replacing 2 top-level entries (--force)");
+            expect(tree(target), "exactly the archive: no old file, no temporary directory").to.deep.equal(source);
+        });
+
+        it("restore.sh --media refuses truncated and corrupted archives before touching the directory", async function () {
+            const target = dir("media-kept");
+            fs.mkdirSync(target);
+            fs.writeFileSync(path.join(target, "keep.txt"), "must survive");
+            const before = tree(target);
+            const bytes = fs.readFileSync(path.join(mediaBackups, archive));
+            const truncated = "media-20000101T000001Z.tar.gz";
+            fs.writeFileSync(path.join(mediaBackups, truncated), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+            const flipped = Buffer.from(bytes);
+            flipped[Math.floor(flipped.length / 2)] ^= 0xff;
+            const corrupted = "media-20000101T000002Z.tar.gz";
+            fs.writeFileSync(path.join(mediaBackups, corrupted), flipped);
+            const sum = fs.readFileSync(path.join(mediaBackups, `${archive}.sha256`), "utf8").split(/\s+/)[0];
+            const mismatched = "media-20000101T000003Z.tar.gz";
+            fs.writeFileSync(path.join(mediaBackups, mismatched), flipped);
+            fs.writeFileSync(path.join(mediaBackups, `${mismatched}.sha256`), `${sum}  ${mismatched}\n`);
+            try {
+                for (const [name, expected] of [[truncated, "truncated or corrupt"], [corrupted, "truncated or corrupt"], [mismatched, "checksum mismatch"]]) {
+                    const result = await restoreMedia(["--force", name], { MEDIA_DIR: target });
+                    expect(result.code, why(result)).to.not.equal(0);
+                    expect(result.stderr, name).to.include(expected);
+                    expect(tree(target), name).to.deep.equal(before);
+                }
+            } finally {
+                for (const f of [truncated, corrupted, mismatched, `${mismatched}.sha256`]) fs.rmSync(path.join(mediaBackups, f));
+            }
+        });
+
+        it("backup.sh fails the run when the media part fails: exit non-zero, an ERROR line, nothing printed, no partial archive", async function () {
+            const fakes = dir("fake-gzip");
+            fs.mkdirSync(fakes);
+            // gzip that compresses, but whose check fails: the archive cannot be verified.
+            fs.writeFileSync(path.join(fakes, "gzip"), `#!/bin/sh\nfor a; do [ "$a" = -t ] && { echo "gzip: unexpected end of file" >&2; exit 1; }; done\nexec /usr/bin/gzip "$@"\n`, { mode: 0o755 });
+            const failDir = dir("media-failed-backups");
+            const failed = await backup(a!, mediaEnv({ BACKUP_DIR: failDir, PATH: `${fakes}:${SCRIPT_PATH}` }));
+            expect(failed.code, why(failed)).to.not.equal(0);
+            expect(failed.stderr).to.match(/backup: ERROR: the media archive fails gzip -t .*there is no media backup/);
+            expect(failed.stdout).to.equal("");
+            const left = fs.readdirSync(failDir);
+            expect(left.filter((f) => f.startsWith(".") || f.startsWith("media-")), "no temporary file, no archive").to.deep.equal([]);
+            expect(left.filter((f) => f.endsWith(".dump")), "the verified dump is kept").to.have.lengthOf(1);
+
+            const missing = await backup(a!, mediaEnv({ BACKUP_DIR: failDir, MEDIA_DIR: dir("no-such-media") }));
+            expect(missing.code, why(missing)).to.not.equal(0);
+            expect(missing.stderr).to.include("is not a directory (is the media volume mounted?)");
+            expect(missing.stdout).to.equal("");
+        });
+
+        it("media archives get the dumps' retention and upload, and restore from the bucket on a new host", async function () {
+            const fakes = dir("fake-bin");
+            writeFakes(fakes);
+            const s3Root = dir("fake-s3-media");
+            fs.mkdirSync(s3Root);
+            const s3 = { PATH: `${fakes}:${SCRIPT_PATH}`, FAKE_S3_ROOT: s3Root, BACKUP_S3_URI: "s3://backups-bucket/prod" };
+            const aged = (name: string, days: number) => {
+                fs.writeFileSync(path.join(mediaBackups, name), "old");
+                const when = new Date(Date.now() - days * 86_400_000);
+                fs.utimesSync(path.join(mediaBackups, name), when, when);
+            };
+            aged("media-20000101T000000Z.tar.gz", 15);
+            aged("media-20000101T000000Z.tar.gz.sha256", 15);
+            aged("media-20000102T000000Z.tar.gz", 13);
+            const result = await backup(a!, mediaEnv({ ...s3, BACKUP_RETENTION_DAYS: "14" }));
+            expect(result.code, why(result)).to.equal(0);
+            const [media, dump] = result.stdout.trim().split("\n");
+            expect(result.stderr).to.include(`pruned ${mediaBackups}/media-20000101T000000Z.tar.gz (older than 14 days)`)
+                .and.to.include(`pruned ${mediaBackups}/media-20000101T000000Z.tar.gz.sha256`);
+            const kept = fs.readdirSync(mediaBackups).filter((f) => f.startsWith("media-")).sort();
+            expect(kept).to.deep.equal(["media-20000102T000000Z.tar.gz", archive, `${archive}.sha256`, media, `${media}.sha256`].sort());
+            fs.rmSync(path.join(mediaBackups, "media-20000102T000000Z.tar.gz"));
+            const stored = fs.readdirSync(path.join(s3Root, "store", "backups-bucket", "prod")).sort();
+            expect(stored).to.deep.equal([dump, `${dump}.sha256`, media, `${media}.sha256`].sort());
+
+            const freshDir = dir("fresh-media-backups");
+            const target = dir("fresh-media");
+            fs.mkdirSync(target);
+            const restored = await restoreMedia([], { ...s3, BACKUP_DIR: freshDir, MEDIA_DIR: target });
+            expect(restored.code, why(restored)).to.equal(0);
+            expect(restored.stderr).to.include(`latest media archive is ${media}`).and.to.include(`fetching ${media}`);
+            expect(fs.readdirSync(freshDir).sort()).to.deep.equal([media, `${media}.sha256`]);
+            expect(tree(target)).to.deep.equal(source);
+        });
     });
 });

@@ -7,6 +7,7 @@ import { Backups, BACKUP_DIR } from "./components/backups";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./components/database";
 import { ImagePruning } from "./components/imagePruning";
 import { Maintenance, MAINTENANCE_PORT } from "./components/maintenance";
+import { Monitor } from "./components/monitor";
 import { Networks } from "./components/networks";
 import { Proxy } from "./components/proxy";
 import { Secrets } from "./components/secrets";
@@ -209,6 +210,8 @@ export function buildStack(settings: Settings) {
         })),
     }) : undefined;
 
+    const webhookUrl = settings.secrets.alertWebhookUrl;
+    const alerts = webhookUrl === undefined ? undefined : { webhookUrl: pulumi.secret(webhookUrl), format: settings.alerts.format };
     const backups = new Backups("backup", {
         host,
         prefix,
@@ -218,6 +221,8 @@ export function buildStack(settings: Settings) {
         databaseUser: settings.database.user,
         databasePassword: secrets.dbPassword,
         storage: volumes.backups,
+        media: volumes.media,
+        alerts,
         time: settings.backups.time,
         retentionDays: settings.backups.retentionDays,
         network: networks.backend,
@@ -225,13 +230,23 @@ export function buildStack(settings: Settings) {
     });
 
     const autoheal = new Autoheal("autoheal", { host, prefix });
+    const monitor = alerts === undefined ? undefined : new Monitor("monitor", {
+        host,
+        prefix,
+        image: backups.image,
+        alerts: { ...alerts, diskPercent: settings.alerts.diskPercent, certificateDays: settings.alerts.certificateDays },
+        backups: volumes.backups,
+        media: volumes.media,
+        frontend: networks.frontend,
+        tls: proxy === undefined || !tlsOn ? undefined : { address: `${prefix}-proxy:443`, serverName: hosts.apply((names) => names[0]) },
+    });
 
     const pruning = new ImagePruning("prune", {
         host,
         prefix,
         repositories: [`${prefix}-db`, `${prefix}-backup`, ...(app.image === undefined ? [`${prefix}-app`] : [])],
         images: [database.image, backups.image, appServer.image],
-        after: [appServer.web, backups.container, ...Object.values(workers.containers)],
+        after: [appServer.web, backups.container, ...(monitor === undefined ? [] : [monitor.container]), ...Object.values(workers.containers)],
     });
 
     if (app.rollbackImage !== undefined) {
@@ -244,6 +259,7 @@ export function buildStack(settings: Settings) {
         ...(proxy?.certbot === undefined ? {} : { certbot: proxy.certbot.name }),
         backup: backups.container.name,
         autoheal: autoheal.container.name,
+        ...(monitor === undefined ? {} : { monitor: monitor.container.name }),
     };
     const extraServices: [string, docker.Container][] = [
         ...Object.entries(workers.containers),
@@ -286,5 +302,5 @@ export function buildStack(settings: Settings) {
             backupDir: BACKUP_DIR,
         },
     };
-    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, maintenance, backups, autoheal, pruning, workers, accessories, webRoutes } };
+    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, maintenance, backups, autoheal, monitor, pruning, workers, accessories, webRoutes } };
 }

@@ -3,12 +3,14 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { projectRoot } from "../config/settings";
 import { Host, onHost } from "../targets/host";
+import { alertEnvironment, AlertTarget } from "./alerts";
 import { Database, DATABASE_HOSTNAME, DATABASE_PORT } from "./database";
 import { goDuration, Healthcheck } from "./healthchecks";
 import { buildPostgresImage } from "./images";
 import { StorageVolume } from "./volumes";
 
 export const BACKUP_DIR = "/backups";
+export const MEDIA_DIR = "/media";
 /** Long enough for a dump in progress to finish when the container is stopped or replaced. */
 export const BACKUP_STOP_TIMEOUT_SECONDS = 600;
 
@@ -31,6 +33,10 @@ export interface BackupsArgs {
     databasePassword: pulumi.Output<string>;
     /** Where dumps are kept on the host. */
     storage: StorageVolume;
+    /** The uploaded media, archived with each backup (read-write: restore.sh --media writes it). */
+    media: StorageVolume;
+    /** A failed scheduled backup is sent here at once. */
+    alerts?: AlertTarget;
     /** HH:MM, UTC. */
     time: string;
     retentionDays: number;
@@ -51,6 +57,7 @@ export function backupEnvironment(o: {
         `PGUSER=${o.user}`,
         `PGPASSWORD=${o.password}`,
         `BACKUP_DIR=${BACKUP_DIR}`,
+        `MEDIA_DIR=${MEDIA_DIR}`,
         `BACKUP_TIME=${o.time}`,
         `BACKUP_RETENTION_DAYS=${o.retentionDays}`,
         ...(o.s3Uri === undefined ? [] : [`BACKUP_S3_URI=${o.s3Uri}`]),
@@ -61,8 +68,8 @@ export function backupEnvironment(o: {
 }
 
 /**
- * A daily pg_dump (custom format, verified) kept on the host and, when the host has a bucket,
- * uploaded to it. Built from images/backup on the server's major version, so pg_dump matches.
+ * A daily pg_dump (custom format, verified) and media archive kept on the host and, when the
+ * host has a bucket, uploaded to it. Built from images/backup on the server's major version, so pg_dump matches.
  */
 export class Backups extends pulumi.ComponentResource {
     readonly container: docker.Container;
@@ -78,8 +85,8 @@ export class Backups extends pulumi.ComponentResource {
         }, childOpts);
 
         const store = args.host.backupStore;
-        const environment = pulumi.secret(pulumi.all([args.databasePassword, store?.uri, store?.credentials ?? []])
-            .apply(([password, s3Uri, credentials]) => backupEnvironment({
+        const environment = pulumi.secret(pulumi.all([args.databasePassword, store?.uri, store?.credentials ?? [], args.alerts?.webhookUrl])
+            .apply(([password, s3Uri, credentials, webhookUrl]) => [...backupEnvironment({
                 database: args.databaseName,
                 user: args.databaseUser,
                 password,
@@ -89,13 +96,13 @@ export class Backups extends pulumi.ComponentResource {
                 s3Endpoint: store?.endpoint,
                 region: store?.region,
                 credentials,
-            })));
+            }), ...(webhookUrl === undefined ? [] : alertEnvironment({ webhookUrl, format: args.alerts!.format, source: args.prefix }))]));
 
         this.container = new docker.Container(name, {
             name: `${args.prefix}-backup`,
             image,
             envs: environment,
-            volumes: [args.storage.mount(BACKUP_DIR)],
+            volumes: [args.storage.mount(BACKUP_DIR), args.media.mount(MEDIA_DIR)],
             networksAdvanced: [{ name: args.network.name }, { name: args.egressNetwork.name }],
             healthcheck: BACKUP_HEALTHCHECK,
             // Unhealthy means a backup failed: that needs an operator. A restart would only hide it.

@@ -15,6 +15,8 @@
 #   BACKUP_ON_START     true: also take a backup when the container starts (default false)
 #   BACKUP_STATUS_FILE  the status file (default /tmp/last-backup-ok; keep the default, the
 #                       healthcheck above names it)
+#   ALERT_WEBHOOK_URL   optional: a failed backup is also sent there at once, with its ERROR
+#                       line (notify.py, from the same directory; ALERT_FORMAT, ALERT_SOURCE)
 #
 #   schedule.sh --next-in   prints the seconds until the next scheduled backup and exits.
 set -eu
@@ -59,16 +61,32 @@ if [ "${1:-}" = --next-in ]; then
     exit 0
 fi
 
+# backup.sh's stderr goes to the log as it comes and into $errors, for the alert.
+errors=$(mktemp)
 run_backup() {
     log "starting backup"
-    if "$here/backup.sh" >&2; then
+    rm -f "$errors.rc"
+    {
+        if "$here/backup.sh" 2>&4 >&3 3>&- 4>&-; then echo 0; else echo $?; fi >"$errors.rc"
+    } 4>&1 3>&2 | tee "$errors" >&2
+    code=$(cat "$errors.rc" 2>/dev/null || echo 1)
+    if [ "$code" -eq 0 ]; then
         touch "$status"
         log "backup succeeded"
     else
-        code=$?
         rm -f "$status"
         log "ERROR: backup failed (exit $code); will try again at $BACKUP_TIME UTC"
+        alert "$code"
     fi
+}
+
+alert() {
+    [ -n "${ALERT_WEBHOOK_URL:-}" ] || return 0
+    reason=$(grep 'ERROR' "$errors" | tail -n 1)
+    [ -n "$reason" ] || reason=$(tail -n 1 "$errors")
+    "$here/notify.py" --title "Backup failed" --tags warning,floppy_disk \
+        "The scheduled backup of '${PGDATABASE:-?}'${MEDIA_DIR:+ and $MEDIA_DIR} failed (exit $1) at $(date -u +%Y-%m-%dT%H:%M:%SZ); the next try is at $BACKUP_TIME UTC. ${reason:-No error line was logged.}" ||
+        log "ERROR: the alert about the failed backup could not be sent"
 }
 
 # As PID 1 the shell ignores signals it does not trap; sleeping in the background and
@@ -76,6 +94,7 @@ run_backup() {
 sleeper=
 stop() {
     log "stopping"
+    rm -f "$errors" "$errors.rc"
     [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
     exit 0
 }

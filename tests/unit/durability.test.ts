@@ -56,13 +56,20 @@ describe("data durability", () => {
         expect((await protectedIn("prod", { dataProtection: "off" })).every(([, p]) => !p)).to.equal(true);
     });
 
-    it("dev: daily dumps to a local volume, matching the server's major version", async () => {
+    it("dev: daily dumps and media archives to a local volume, matching the server's major version", async () => {
         const { resources } = await evaluate("dev", { postgresVersion: 16 });
         const env = backupEnv(resources);
-        expect(env).to.include({ PGHOST: "db", PGDATABASE: "app", PGUSER: "app", BACKUP_DIR: "/backups", BACKUP_TIME: "03:00", BACKUP_RETENTION_DAYS: "14" });
+        expect(env).to.include({
+            PGHOST: "db", PGDATABASE: "app", PGUSER: "app", BACKUP_DIR: "/backups", MEDIA_DIR: "/media", BACKUP_TIME: "03:00", BACKUP_RETENTION_DAYS: "14",
+        });
         expect(env).not.to.have.property("BACKUP_S3_URI");
+        expect(env).not.to.have.property("ALERT_WEBHOOK_URL");
         const backup = ofType(resources, "docker:index/container:Container").find((c) => c.name === "backup")!;
-        expect(backup.inputs.volumes).to.deep.equal([{ volumeName: "webstack-dev-backups", containerPath: "/backups", readOnly: false }]);
+        // Media read-write: restore.sh --media writes into it.
+        expect(backup.inputs.volumes).to.deep.equal([
+            { volumeName: "webstack-dev-backups", containerPath: "/backups", readOnly: false },
+            { volumeName: "webstack-dev-media", containerPath: "/media", readOnly: false },
+        ]);
         expect(backup.inputs.healthcheck.tests).to.deep.equal(["CMD-SHELL", "find /tmp/last-backup-ok -mmin -1560 | grep -q ."]);
         const image = ofType(resources, "docker:index/image:Image").find((i) => i.name === "backup-image")!;
         expect(image.inputs.build.args).to.deep.equal({ PG_MAJOR: "16" });

@@ -509,6 +509,14 @@ describe("the policy pack on the committed stacks", () => {
         expect(await checkStack("dev", resources)).to.deep.equal([]);
     });
 
+    it("prod with alertWebhookUrl (the monitor container) passes every policy", async function () {
+        this.timeout(20000);
+        const { resources } = await runWithConfig("prod", stackConfig("prod", { alertWebhookUrl: "https://ntfy.sh/webstack-policy-test" }),
+            () => buildStack(readSettings()), { secretKeys: ["webstack:alertWebhookUrl"] });
+        expect(resources.filter((r) => r.type === CONTAINER).map((r) => r.name)).to.include("monitor");
+        expect(await checkStack("prod", resources)).to.deep.equal([]);
+    });
+
     it("stage's Spaces bucket fails once it is public", async () => {
         const stage = runs.stage.map((r) => (r.type === P.TYPES.spacesBucket ? { ...r, inputs: { ...r.inputs, acl: "public-read" } } : r));
         const findings = await checkStack("stage", stage);

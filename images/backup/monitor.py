@@ -27,6 +27,7 @@ never printed. Standard library only.
 """
 import http.client
 import json
+import math
 import os
 import queue
 import signal
@@ -139,7 +140,7 @@ def check_certificate(cfg, now):
     if days < cfg.certificate_days:
         return {"certificate": ("TLS certificate expires in %d days" % int(days),
                                 "The certificate for %s expires on %s, in %.1f days (alert threshold %d days)."
-                                % (name, when, days, cfg.certificate_days))}
+                                % (name, when, math.floor(days * 10) / 10, cfg.certificate_days))}
     return {"certificate": None, "certificate:now": "%s until %s" % (name, when)}
 
 
@@ -169,6 +170,7 @@ def watch_events(cfg, events, alive):
                 raise OSError("Docker answered %d" % reply.status)
             log("watching Docker restart events of containers labelled %s" % cfg.restart_label)
             alive.set()
+            touch(cfg.heartbeat)
             while True:
                 line = reply.readline()
                 if not line:

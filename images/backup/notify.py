@@ -48,7 +48,7 @@ def request_for(url, fmt, title, message, priority=4, tags=()):
         target = urllib.parse.urlunsplit(parts._replace(path=root))
     else:
         raise ValueError("ALERT_FORMAT must be one of %s, got %r" % (", ".join(FORMATS), fmt))
-    return target, json.dumps(body).encode(), headers
+    return target, json.dumps(body, separators=(",", ":")).encode(), headers
 
 
 def send(title, message, priority=4, tags=(), env=None):

@@ -23,6 +23,20 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "webstack-cli-e2e-"));
 const OUTPUTS = path.join(scratch, "outputs.json");
 const LOG = path.join(scratch, "pulumi.log");
+/** A webhook receiver on the stack's frontend network (the monitor posts there; nothing leaves the engine). */
+const HOOK = `${PREFIX}hook`;
+const HOOK_URL = `http://${HOOK}:8080/hooks/ops`;
+/** The receiver: records each POST's path and body, one JSON line each, in /tmp/posts. */
+const HOOK_SERVER = `
+import http.server, json
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        with open("/tmp/posts", "a") as f:
+            f.write(json.dumps({"path": self.path, "type": self.headers.get("Content-Type"), "body": body}) + "\\n")
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+http.server.HTTPServer(("0.0.0.0", 8080), H).serve_forever()
+`;
 
 interface CliResult { code: number | null; stdout: string; stderr: string; seconds: number }
 
@@ -66,7 +80,8 @@ describe("operator commands (bin/webstack) on the dev stack, real Docker engine"
         prefix: PREFIX,
         label: "cli",
         render: async () => {
-            const rendered = await renderStackWithOutputs("dev");
+            // The monitor exists only with a webhook; the suite's receiver stands in for Slack.
+            const rendered = await renderStackWithOutputs("dev", { alertWebhookUrl: HOOK_URL, alertFormat: "slack" });
             outputs = rendered.outputs;
             return rendered.resources;
         },
@@ -92,11 +107,11 @@ describe("operator commands (bin/webstack) on the dev stack, real Docker engine"
         writeOutputs(suite.resources());
         const r = webstack(["status", "--stack", "dev"]);
         expect(r.code, r.stderr).to.equal(0);
-        for (const service of ["db", "web", "proxy", "backup", "autoheal"]) expect(r.stdout).to.match(new RegExp(`^${service}\\s+${PREFIX}\\S*\\s+running`, "m"));
+        for (const service of ["db", "web", "proxy", "backup", "autoheal", "monitor"]) expect(r.stdout).to.match(new RegExp(`^${service}\\s+${PREFIX}\\S*\\s+running`, "m"));
         expect(r.stdout).to.match(new RegExp(`^web\\s+${PREFIX}web-[0-9a-f]{7}\\s+running\\s+healthy\\s+\\d+ (s|min)\\s+${outputs.operations.appImage}`, "m"));
         expect(r.stdout).to.match(/^disk\s+\/backups: \d+% of \d/m);
         expect(r.stdout).to.match(/^certificate\s+none \(tls off\)/m);
-        suite.record("status: 5 services running, web healthy", `exit 0 in ${r.seconds.toFixed(1)} s`);
+        suite.record("status: 6 services running, web healthy", `exit 0 in ${r.seconds.toFixed(1)} s`);
     });
 
     it("logs: one service, all services in time order, and one sentence for an unknown service", function () {
@@ -110,7 +125,7 @@ describe("operator commands (bin/webstack) on the dev stack, real Docker engine"
         expect([...services]).to.include.members(["db", "web", "proxy"]);
         const unknown = webstack(["logs", "nosuch"]);
         expect(unknown.code).to.equal(1);
-        expectOneSentence(unknown, "logs", /unknown service 'nosuch'; this stack has db, web, proxy, backup, autoheal/);
+        expectOneSentence(unknown, "logs", /unknown service 'nosuch'; this stack has db, web, proxy, backup, autoheal, monitor/);
         const badSince = webstack(["logs", "web", "--since", "yesterday"]);
         expect(badSince.code).to.equal(2);
         expectOneSentence(badSince, "logs", /--since 'yesterday' is not a duration/);
@@ -154,16 +169,29 @@ describe("operator commands (bin/webstack) on the dev stack, real Docker engine"
         suite.record("dbshell: query, q3c, error exit", "t; q3c_dist 1; exit 1");
     });
 
-    it("backup then restore --force latest, and a refused restore of a missing file", async function () {
+    it("backup (dump and media) then restore --force latest of both, and a refused restore of a missing file", async function () {
         this.timeout(300_000);
+        const web = suite.deployment().containers.get(`${PREFIX}web`)!.name;
+        // An upload, owned by the app's user as the app would write it.
+        await dockerOk(["exec", web, "sh", "-c", "mkdir -p /app/media/uploads && echo sky > /app/media/uploads/field-1.txt"]);
         const taken = webstack(["backup"]);
         expect(taken.code, taken.stderr).to.equal(0);
-        const dump = taken.stdout.trim().split("\n").pop()!;
+        const [media, dump] = taken.stdout.trim().split("\n");
+        expect(media).to.match(/^media-\d{8}T\d{6}Z\.tar\.gz$/);
         expect(dump).to.match(/^app-\d{8}T\d{6}Z\.dump$/);
+        await dockerOk(["exec", web, "sh", "-c", "rm /app/media/uploads/field-1.txt && echo stray > /app/media/uploads/later.txt"]);
+        const refused = webstack(["restore", "--media", "latest"]);
+        expect(refused.code).to.equal(1);
+        expect(refused.stderr).to.match(/not empty|--force/);
+        const mediaBack = webstack(["restore", "--media", "--force", "latest"]);
+        expect(mediaBack.code, mediaBack.stderr).to.equal(0);
+        const files = await dockerOk(["exec", web, "sh", "-c", "ls /app/media/uploads; stat -c %u /app/media/uploads/field-1.txt; cat /app/media/uploads/field-1.txt"]);
+        expect(files.stdout.trim().split("\n")).to.deep.equal(["field-1.txt", (await dockerOk(["exec", web, "id", "-u"])).stdout.trim(), "sky"]);
         const list = webstack(["backup", "--list"]);
         expect(list.stdout).to.include(dump);
         const status = webstack(["status"]);
         expect(status.stdout).to.match(new RegExp(`^last dump\\s+${dump.replace(/\./g, "\\.")}, \\d`, "m"));
+        expect(status.stdout).to.match(new RegExp(`^last media\\s+${media.replace(/\./g, "\\.")}, \\d`, "m"));
         const restored = webstack(["restore", "--force", "latest"]);
         expect(restored.code, restored.stderr).to.equal(0);
         const home = await getLocal(suite.proxyPort(), "/");
@@ -173,7 +201,7 @@ describe("operator commands (bin/webstack) on the dev stack, real Docker engine"
         expect(missing.stderr).to.match(/not found|no such|does not exist/i);
         const bad = webstack(["restore", "../etc/passwd"]);
         expect(bad.code).to.equal(2);
-        suite.record("backup, status shows it, restore --force latest", `${dump}; backup ${taken.seconds.toFixed(1)} s, restore ${restored.seconds.toFixed(1)} s`);
+        suite.record("backup + media, status, restore both --force", `${dump}, ${media}; backup ${taken.seconds.toFixed(1)} s, restore ${restored.seconds.toFixed(1)} + ${mediaBack.seconds.toFixed(1)} s`);
     });
 
     it("rollback picks the newest other app image on the host and deploys it through pulumi; clear undoes it", async function () {
@@ -232,5 +260,38 @@ describe("operator commands (bin/webstack) on the dev stack, real Docker engine"
         expectOneSentence(unknown, "logs", /stack 'nope' does not exist in this Pulumi backend/);
         writeOutputs(suite.resources());
         suite.record("maintenance via pulumi; never deployed; unknown", "one sentence each");
+    });
+
+    it("alerts: a restart of a watched container reaches the webhook as Slack JSON, without the URL in any log", async function () {
+        this.timeout(120_000);
+        const network = `${PREFIX}frontend`;
+        await docker(["rm", "-f", HOOK]);
+        await dockerOk(["run", "-d", "--name", HOOK, "--network", network, "python:3.12-slim-bookworm", "python3", "-c", HOOK_SERVER]);
+        try {
+            const monitor = suite.deployment().containers.get("monitor")!.name;
+            await suite.expectHealthy(["monitor"], 120);
+            const web = suite.deployment().containers.get(`${PREFIX}web`)!.name;
+            const restarted = Date.now();
+            await dockerOk(["restart", "-t", "10", web], { timeoutMs: 60_000 });
+            let posts: { path: string; type: string; body: string }[] = [];
+            for (let i = 0; i < 60 && posts.length === 0; i++) {
+                await new Promise((r) => setTimeout(r, 1000));
+                const read = await docker(["exec", HOOK, "cat", "/tmp/posts"]);
+                posts = read.code === 0 ? read.stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)) : [];
+            }
+            const seconds = (Date.now() - restarted) / 1000;
+            expect(posts, "no POST reached the webhook within 60 s").to.have.length.greaterThan(0);
+            expect(posts[0].path).to.equal("/hooks/ops");
+            expect(posts[0].type).to.match(/^application\/json/);
+            const body = JSON.parse(posts[0].body);
+            expect(Object.keys(body)).to.deep.equal(["text"]);
+            expect(body.text).to.include(web);
+            const logs = await docker(["logs", monitor]);
+            expect(logs.stdout + logs.stderr).not.to.include(HOOK_URL);
+            await suite.expectHealthy([`${PREFIX}web`], 120);
+            suite.record("alert: restart of web -> webhook (Slack JSON)", `${posts.length} POST, first within ${seconds.toFixed(1)} s`);
+        } finally {
+            await docker(["rm", "-f", HOOK]);
+        }
     });
 });

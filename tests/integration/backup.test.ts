@@ -1,6 +1,6 @@
 /**
  * The backup image's commands (images/backup/{backup,restore,schedule}.sh) and the operator
- * commands (scripts/backup, scripts/restore), against real PostgreSQL 15 + q3c clusters:
+ * commands (bin/webstack backup and restore, and their scripts/ shims), against real PostgreSQL 15 + q3c clusters:
  * A holds a q3c-indexed table, B and C start empty without q3c (as a database restored onto
  * a fresh server would). S3 (or Spaces), Pulumi and Docker are replaced by small fakes on
  * PATH that record how they are called.
@@ -126,8 +126,8 @@ if (cmd === "ls") {
     // pulumi stack output --stack S --json: prints $FAKE_OUTPUTS.
     fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh
 printf 'pulumi %s\\n' "$*" >>"$FAKE_LOG"
-[ "$1 $2 $5" = "stack output --json" ] && [ "$3" = --stack ] || { echo "fake pulumi: unexpected $*" >&2; exit 2; }
-[ "$4" = "$FAKE_STACK" ] || { echo "error: no stack named '$4' found" >&2; exit 255; }
+[ "$1 $2 $3 $4" = "stack output --json --stack" ] || { echo "fake pulumi: unexpected $*" >&2; exit 2; }
+[ "$5" = "$FAKE_STACK" ] || { echo "error: no stack named '$5' found" >&2; exit 255; }
 cat "$FAKE_OUTPUTS"
 `, { mode: 0o755 });
     // docker: records DOCKER_HOST and its arguments, and tries the ssh that docker would run.
@@ -141,7 +141,7 @@ printf 'ssh %s\\n' "$*" >>"$FAKE_LOG"
 `, { mode: 0o755 });
 }
 
-describe("backup and restore (images/backup, scripts/backup, scripts/restore)", function () {
+describe("backup and restore (images/backup, bin/webstack backup|restore)", function () {
     this.timeout(120_000);
     let a: Postgres | undefined;
     let b: Postgres | undefined;
@@ -206,7 +206,7 @@ describe("backup and restore (images/backup, scripts/backup, scripts/restore)", 
     it("passes shellcheck (backup.sh, restore.sh, schedule.sh, scripts/backup, scripts/restore)", async function () {
         const shellcheck = "/usr/bin/shellcheck";
         if (!fs.existsSync(shellcheck)) throw new Error(`${shellcheck} is missing: install the Debian package shellcheck (apt-get install -y shellcheck)`);
-        const files = [BACKUP, RESTORE, SCHEDULE, "scripts/backup", "scripts/restore", "scripts/lib/backup-container.bash"];
+        const files = [BACKUP, RESTORE, SCHEDULE, "scripts/backup", "scripts/restore"];
         const result = await run(shellcheck, ["-x", ...files], { cwd: REPO });
         expect(result.code, result.output).to.equal(0);
     });
@@ -429,7 +429,7 @@ describe("backup and restore (images/backup, scripts/backup, scripts/restore)", 
         expect(stale.code, "a backup older than 26 h is unhealthy").to.equal(1);
     });
 
-    it("scripts/backup and scripts/restore run the commands in the stack's backup container", async function () {
+    it("bin/webstack backup/restore (and the scripts/ shims) run the commands in the stack's backup container, over ssh with the stack's key", async function () {
         const fakes = dir("fake-bin");
         writeFakes(fakes);
         const fakeLog = dir("fake-cli.log");
@@ -438,56 +438,61 @@ describe("backup and restore (images/backup, scripts/backup, scripts/restore)", 
             PATH: `${fakes}:${SYSTEM_PATH}`, HOME: tmp!.path, LANG: "C.UTF-8",
             FAKE_LOG: fakeLog, FAKE_OUTPUTS: outputs, FAKE_STACK: "prod", ...extra,
         });
-        const operator = async (script: string, args: string[]) => {
+        const operator = async (command: string[], args: string[]) => {
             fs.writeFileSync(fakeLog, "");
-            const result = await run(path.join(REPO, "scripts", script), args, { env: env(), cwd: REPO });
+            const result = await run(path.join(REPO, command[0]), [...command.slice(1), ...args], { env: env(), cwd: REPO });
             return { result, calls: fs.readFileSync(fakeLog, "utf8") };
         };
+        const operations = (o: Record<string, unknown>) => JSON.stringify({
+            siteUrl: "https://example.org",
+            operations: {
+                dockerHost: "", sshOptions: [], prefix: "webstack-prod", services: { db: "webstack-prod-db", backup: "webstack-prod-backup" },
+                appImage: "webstack-prod-app:0123456789ab", appRepository: "webstack-prod-app", imageSource: "build", appKind: "django",
+                backendNetwork: "webstack-prod-backend", database: { name: "app", user: "app" }, maintenance: false, proxy: "nginx",
+                tls: true, siteHost: "example.org", backupDir: "/backups", ...o,
+            },
+        });
 
-        for (const script of ["backup", "restore"]) {
-            const help = await run(path.join(REPO, "scripts", script), ["--help"], { env: env() });
+        for (const [shim, command] of [["scripts/backup", "backup"], ["scripts/restore", "restore"]]) {
+            const help = await run(path.join(REPO, shim), ["--help"], { env: env() });
             expect(help.code, why(help)).to.equal(0);
-            expect(help.stdout).to.include(`Usage: scripts/${script} --stack STACK`);
-            const noStack = await run(path.join(REPO, "scripts", script), [], { env: env() });
-            expect(noStack.code).to.not.equal(0);
-            expect(noStack.stderr).to.include("--stack STACK is required");
+            expect(help.stdout).to.include(`Usage: bin/webstack ${command}`);
         }
 
-        // A remote host, with an ssh key option.
-        fs.writeFileSync(outputs, JSON.stringify({
-            hostAddress: "203.0.113.10", sshCommand: "ssh -i /home/op/.ssh/prod deploy@203.0.113.10",
-            backupContainer: "webstack-prod-backup", siteUrl: "https://example.org",
+        // A remote host, with the provider's ssh options (the key, the stack's known_hosts file).
+        fs.writeFileSync(outputs, operations({
+            dockerHost: "ssh://deploy@203.0.113.10", sshOptions: ["-o", "UserKnownHostsFile=~/.ssh/known_hosts_webstack_prod", "-i", "/home/op/.ssh/prod"],
         }));
-        let { result, calls } = await operator("restore", ["--stack", "prod", "--force", "app-20250101T030000Z.dump"]);
+        let { result, calls } = await operator(["scripts/restore"], ["--stack", "prod", "--force", "app-20250101T030000Z.dump"]);
         expect(result.code, why(result)).to.equal(0);
         expect(result.stdout).to.include("output of the command in the container");
-        expect(calls).to.include("pulumi stack output --stack prod --json");
-        expect(calls).to.include("docker DOCKER_HOST=ssh://deploy@203.0.113.10 args=exec -i webstack-prod-backup /usr/local/bin/restore.sh --force app-20250101T030000Z.dump");
-        expect(calls, "docker's ssh gets the key").to.include("ssh -i /home/op/.ssh/prod -o BatchMode=yes probe-host");
+        expect(calls).to.include("pulumi stack output --json --stack prod");
+        expect(calls).to.include("docker DOCKER_HOST=ssh://deploy@203.0.113.10 args=exec --interactive webstack-prod-backup /usr/local/bin/restore.sh --force app-20250101T030000Z.dump");
+        expect(calls, "docker's ssh gets the key").to.include("ssh -o UserKnownHostsFile=~/.ssh/known_hosts_webstack_prod -i /home/op/.ssh/prod -o BatchMode=yes probe-host");
 
-        ({ result, calls } = await operator("restore", ["--stack=prod"]));
+        ({ result, calls } = await operator(["bin/webstack", "restore"], ["--stack=prod", "--media"]));
         expect(result.code, why(result)).to.equal(0);
-        expect(calls).to.include("args=exec -i webstack-prod-backup /usr/local/bin/restore.sh latest");
+        expect(calls).to.include("args=exec --interactive webstack-prod-backup /usr/local/bin/restore.sh --media latest");
 
-        ({ result, calls } = await operator("backup", ["--stack", "prod"]));
+        ({ result, calls } = await operator(["bin/webstack", "backup"], ["--stack", "prod"]));
         expect(result.code, why(result)).to.equal(0);
         expect(calls).to.include("docker DOCKER_HOST=ssh://deploy@203.0.113.10 args=exec webstack-prod-backup /usr/local/bin/backup.sh");
 
         // Local Docker: no DOCKER_HOST.
-        fs.writeFileSync(outputs, JSON.stringify({ hostAddress: "localhost", sshCommand: "", backupContainer: "webstack-dev-backup" }));
-        ({ result, calls } = await operator("backup", ["--stack", "prod"]));
+        fs.writeFileSync(outputs, operations({ prefix: "webstack-dev", services: { backup: "webstack-dev-backup" } }));
+        ({ result, calls } = await operator(["scripts/backup"], ["--stack", "prod"]));
         expect(result.code, why(result)).to.equal(0);
         expect(calls).to.include("docker DOCKER_HOST= args=exec webstack-dev-backup /usr/local/bin/backup.sh");
 
-        // A stack deployed before the backup container existed; an unknown stack.
-        fs.writeFileSync(outputs, JSON.stringify({ hostAddress: "localhost", sshCommand: "" }));
-        ({ result, calls } = await operator("restore", ["--stack", "prod"]));
-        expect(result.code).to.not.equal(0);
-        expect(result.stderr).to.include("no backupContainer output");
+        // A stack deployed before the operator commands existed; an unknown stack: one sentence, no docker.
+        fs.writeFileSync(outputs, JSON.stringify({ hostAddress: "localhost", sshCommand: "", backupContainer: "webstack-prod-backup" }));
+        ({ result, calls } = await operator(["bin/webstack", "restore"], ["--stack", "prod"]));
+        expect(result.code).to.equal(1);
+        expect(result.stderr).to.equal("webstack restore: stack 'prod' was deployed by a version of this program without operator commands (no operations output); run `pulumi up --stack prod` first\n");
         expect(calls).to.not.include("docker ");
-        ({ result } = await operator("backup", ["--stack", "nope"]));
-        expect(result.code).to.not.equal(0);
-        expect(result.stderr).to.include("could not read the outputs of stack 'nope'");
+        ({ result } = await operator(["scripts/backup"], ["--stack", "nope"]));
+        expect(result.code).to.equal(1);
+        expect(result.stderr).to.equal("webstack backup: stack 'nope' does not exist in this Pulumi backend (`pulumi stack ls` lists them; logged in to the right one, in the project's directory?): no stack named 'nope' found\n");
     });
 
     describe("media (MEDIA_DIR): archive with each backup, restore.sh --media", function () {

@@ -339,7 +339,7 @@ describe(TITLE, function () {
             const counts = async (db: string) => Object.fromEntries((await psql(db, countsSql)).stdout.trim().split("\n")
                 .map((l) => l.split("=")).map(([t, c]) => [t, Number(c)]));
             const source = await counts("app");
-            // What scripts/backup runs on the host (scripts/lib/backup-container.bash finds the container).
+            // What bin/webstack backup runs on the host.
             const started = Date.now();
             const taken = await dockerOk(["exec", backup, "/usr/local/bin/backup.sh"], { timeoutMs: 180_000 });
             const backupSeconds = (Date.now() - started) / 1000;
@@ -351,7 +351,7 @@ describe(TITLE, function () {
             await psql("postgres", `DROP DATABASE IF EXISTS ${restoreDb}`);
             await psql("postgres", `CREATE DATABASE ${restoreDb}`);
             try {
-                // What scripts/restore runs, pointed at the fresh database.
+                // What bin/webstack restore runs, pointed at the fresh database.
                 const restored = await dockerOk(["exec", "-i", "-e", `PGDATABASE=${restoreDb}`, backup, "/usr/local/bin/restore.sh", dump], { input: "", timeoutMs: 180_000 });
                 log(`restore: ${restored.stdout.trim()}`);
                 const copy = await counts(restoreDb);

@@ -17,7 +17,7 @@ export interface Parsed {
 /**
  * Parses a command's arguments. With `passThrough`, parsing stops at the first positional, the
  * first option this CLI does not know, or "--": what follows belongs to the command being run
- * (`manage migrate --plan`, `dbshell -c 'select 1'`).
+ * (`manage migrate --plan`, `dbshell -c 'select 1'`), except a `--stack NAME` before any "--".
  */
 export function parseArgs(argv: string[], spec: OptionSpec[], o: { passThrough?: boolean } = {}): Parsed {
     const options: Record<string, string | true> = {};
@@ -34,7 +34,7 @@ export function parseArgs(argv: string[], spec: OptionSpec[], o: { passThrough?:
             const [key, inline] = long ? splitOnce(arg.slice(2)) : [arg.slice(1), undefined];
             const option = long ? byLong.get(key) : byShort.get(key);
             // A command's own options (`dbshell -c ...`) begin what is passed on.
-            if (option === undefined && o.passThrough) return { options, positionals, rest: argv.slice(i) };
+            if (option === undefined && o.passThrough) return { options, positionals, rest: withoutStack(argv.slice(i), options) };
             if (option === undefined) {
                 throw new UsageError(`unknown option '${arg}'${spec.length ? `; this command takes ${spec.map((s) => `--${s.name}`).join(", ")}` : ""}`);
             }
@@ -48,10 +48,29 @@ export function parseArgs(argv: string[], spec: OptionSpec[], o: { passThrough?:
             }
             continue;
         }
-        if (o.passThrough) return { options, positionals, rest: argv.slice(i) };
+        if (o.passThrough) return { options, positionals, rest: withoutStack(argv.slice(i), options) };
         positionals.push(arg);
     }
     return { options, positionals, rest: [] };
+}
+
+/**
+ * `--stack NAME` after a passed-on command (`manage migrate --stack prod`) is still this CLI's, as
+ * operators write it last; after "--" everything is the command's.
+ */
+function withoutStack(rest: string[], options: Record<string, string | true>): string[] {
+    const kept: string[] = [];
+    for (let i = 0; i < rest.length; i++) {
+        if (rest[i] === "--") return [...kept, ...rest.slice(i + 1)];
+        if (rest[i] === "--stack" && i + 1 < rest.length) {
+            options.stack = rest[++i];
+        } else if (rest[i].startsWith("--stack=")) {
+            options.stack = rest[i].slice("--stack=".length);
+        } else {
+            kept.push(rest[i]);
+        }
+    }
+    return kept;
 }
 
 function splitOnce(s: string): [string, string | undefined] {

@@ -132,7 +132,8 @@ export function mainHelp(): string {
         "Commands:",
         ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
         "",
-        "`bin/webstack COMMAND --help` shows a command's options.",
+        "`bin/webstack COMMAND --help` shows a command's options. run, manage, shell and dbshell pass",
+        "their arguments on, except --stack NAME; after `--` everything goes to the command.",
         "",
     ].join("\n");
 }

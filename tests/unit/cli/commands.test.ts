@@ -34,6 +34,8 @@ describe("bin/webstack arguments", () => {
         expect(parseArgs(["-s", "prod", "migrate", "--plan"], [STACK_OPTION], { passThrough: true })).to.deep.equal({ options: { stack: "prod" }, positionals: [], rest: ["migrate", "--plan"] });
         expect(parseArgs(["-c", "select 1"], [STACK_OPTION], { passThrough: true }).rest).to.deep.equal(["-c", "select 1"]);
         expect(parseArgs(["--", "--stack", "x"], [STACK_OPTION], { passThrough: true }).rest).to.deep.equal(["--stack", "x"]);
+        expect(parseArgs(["migrate", "--plan", "--stack", "prod"], [STACK_OPTION], { passThrough: true })).to.deep.equal({ options: { stack: "prod" }, positionals: [], rest: ["migrate", "--plan"] });
+        expect(parseArgs(["-c", "select 1", "--stack=prod", "--", "--stack", "kept"], [STACK_OPTION], { passThrough: true })).to.deep.equal({ options: { stack: "prod" }, positionals: [], rest: ["-c", "select 1", "--stack", "kept"] });
     });
 
     it("every command has a summary and a --help", () => {

@@ -116,6 +116,11 @@ export interface Settings {
         dataVolumeSizeGb: number;
         rootVolumeSizeGb: number;
     };
+    /**
+     * Past one machine (webReplicas, swarmWorkers): `swarm` is true when the web tier is a Swarm
+     * service; `workers` counts the hosts beside the manager (sshWorkerHosts' length for target ssh).
+     */
+    scale: { swarm: boolean; webReplicas: number; workers: number; sshWorkerHosts: string[]; maxReplicasPerHost: number; registry: "auto" | "none" };
     /** Official images beside the app: brokers and admin UIs (accessories). */
     accessories: { kind: AccessoryKind; version: string; path?: string }[];
     digitalocean: { region: string; size: string; image: string };
@@ -176,6 +181,11 @@ export const PARSERS = {
     debug: v.boolean,
     superuserName: v.matching(/^[\w.@+-]{1,150}$/, "a Django username (letters, digits and @.+-_)"),
     superuserEmail: v.email,
+    webReplicas: v.integer(1, 100),
+    swarmWorkers: v.integer(0, 50),
+    webMaxReplicasPerHost: v.integer(0, 100),
+    appRegistry: v.oneOf(["auto", "none"] as const),
+    sshWorkerHosts: v.listOf(v.hostAddress, "server addresses such as 10.0.0.12 or app-2.example.org"),
     sshHost: v.optional(v.hostAddress),
     sshPort: v.integer(1, 65535),
     sshUser: v.userName,
@@ -327,7 +337,7 @@ export function parseSettings(raw: RawConfig): Settings {
     const webhookProblem = alertWebhookProblem(raw.alertWebhookUrl);
     if (webhookProblem !== undefined) problems.push(`${key("alertWebhookUrl")}: ${webhookProblem}`);
     if (problems.length === 0) {
-        problems.push(...crossChecks(p, environment!, awsRegion, key), ...appChecks(p, key), ...edgeChecks(p, raw.secrets ?? {}, key));
+        problems.push(...crossChecks(p, environment!, awsRegion, key), ...appChecks(p, key), ...edgeChecks(p, raw.secrets ?? {}, key), ...scaleChecks(p, key));
     }
     if (problems.length > 0) throw new ConfigError(raw.stack, problems);
 
@@ -401,6 +411,7 @@ export function parseSettings(raw: RawConfig): Settings {
             dataVolumeSizeGb: p.dataVolumeSizeGb,
             rootVolumeSizeGb: p.rootVolumeSizeGb,
         },
+        scale: scaleOf(p),
         accessories,
         digitalocean: { region: p.dropletRegion, size: p.dropletSize, image: p.dropletImage },
         aws: { region: awsRegion, instanceType: p.awsInstanceType, subnetId: p.awsSubnetId, amiId: p.awsAmiId },
@@ -458,6 +469,44 @@ function crossChecks(p: Parsed, environment: Environment, awsRegion: string | un
     if (contextProblem !== undefined) problems.push(`${key("appContext")}: ${contextProblem}`);
     if (p.proxy === "none" && environment !== "dev") {
         problems.push(`${key("proxy")}: expected nginx or traefik outside dev; none publishes the app server itself`);
+    }
+    return problems;
+}
+
+function scaleOf(p: Parsed): Settings["scale"] {
+    const workers = p.target === "ssh" ? p.sshWorkerHosts.length : p.swarmWorkers;
+    return {
+        swarm: p.webReplicas > 1 || workers > 0,
+        webReplicas: p.webReplicas,
+        workers,
+        sshWorkerHosts: p.sshWorkerHosts,
+        maxReplicasPerHost: p.webMaxReplicasPerHost,
+        registry: p.appRegistry,
+    };
+}
+
+/** Rules of a stack past one machine; nothing to say for a single host. */
+export function scaleChecks(p: Parsed, key: (n: string) => string): string[] {
+    const problems: string[] = [];
+    if (p.target === "local" && p.swarmWorkers > 0) {
+        problems.push(`${key("swarmWorkers")}: the local target is this one machine; more hosts need target digitalocean, aws or ssh (sshWorkerHosts), so leave it at 0 here`);
+    }
+    if (p.target === "ssh" && p.swarmWorkers > 0 && p.swarmWorkers !== p.sshWorkerHosts.length) {
+        problems.push(`${key("swarmWorkers")}: target ssh takes its workers from sshWorkerHosts (${p.sshWorkerHosts.length} listed); leave swarmWorkers at 0 or set it to that number`);
+    }
+    if (p.target !== "ssh" && p.sshWorkerHosts.length > 0) {
+        problems.push(`${key("sshWorkerHosts")}: only target ssh uses it; target ${p.target} ${p.target === "local" ? "has one host" : "makes its workers itself (swarmWorkers)"}`);
+    }
+    const workers = p.target === "ssh" ? p.sshWorkerHosts.length : p.swarmWorkers;
+    const hosts = Math.max(1, workers);
+    if (p.webMaxReplicasPerHost > 0 && p.webReplicas > hosts * p.webMaxReplicasPerHost) {
+        problems.push(`${key("webReplicas")}: ${p.webReplicas} replicas do not fit on ${hosts} host${hosts === 1 ? "" : "s"} at webMaxReplicasPerHost ${p.webMaxReplicasPerHost} (at most ${hosts * p.webMaxReplicasPerHost}); lower webReplicas or add hosts`);
+    }
+    if (workers > 0 && p.appRegistry === "none" && p.appImage === undefined) {
+        problems.push(`${key("appRegistry")}: a stack on ${workers + 1} hosts builds appContext on the manager, and the other hosts can only pull it from a registry; set appRegistry to auto, or appImage to an image in a registry they can reach`);
+    }
+    if (workers > 0 && (p.proxy === "none")) {
+        problems.push(`${key("proxy")}: a multi-host stack needs a proxy in front of its web replicas; set nginx or traefik`);
     }
     return problems;
 }

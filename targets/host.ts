@@ -35,6 +35,27 @@ export interface Host {
      * at hand, passing standard input through: the script itself locally, over ssh otherwise.
      */
     shell(script: string): pulumi.Output<string>;
+    /**
+     * The manager's address on the network the stack's hosts share (Swarm's advertise address,
+     * the registry's address). Set by every target once the stack has more than one host.
+     */
+    privateAddress?: pulumi.Output<string>;
+    /** The hosts beside this one that join its Swarm as workers (swarmWorkers); empty for one host. */
+    workers: WorkerHost[];
+}
+
+/** A machine that joins the manager's Swarm and runs web replicas. */
+export interface WorkerHost {
+    /** Short and unique in the stack: worker-1, worker-2, ... */
+    name: string;
+    /** Its address on the network the stack's hosts share. */
+    privateAddress: pulumi.Output<string>;
+    /** Like Host.shell: runs a script on the worker (over ssh), standard input passed through. */
+    shell(script: string): pulumi.Output<string>;
+    /** What its commands wait for: the machine exists and Docker answers (its readiness step). */
+    ready: pulumi.Resource[];
+    /** Like Host.machineId: a replaced machine joins again. */
+    machineId?: pulumi.Output<string>;
 }
 
 /** Options for a resource on the host's engine: its provider, and replacement with the machine. */

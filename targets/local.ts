@@ -8,5 +8,8 @@ export function localHost(name: string, opts?: pulumi.CustomResourceOptions): Ho
         provider: new docker.Provider(name, {}, opts),
         address: pulumi.output("localhost"),
         shell: (script) => pulumi.output(script),
+        // One engine: a Swarm here is a single node, and it advertises on loopback.
+        privateAddress: pulumi.output("127.0.0.1"),
+        workers: [],
     };
 }

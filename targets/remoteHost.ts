@@ -51,6 +51,7 @@ export function connectRemoteHost(name: string, args: RemoteHostArgs, parent: pu
         backupStore: args.backupStore,
         machineId: args.machineId,
         dockerConnection: { host: dockerHost, sshOptions: options },
+        workers: [],
         shell: (script) => args.address.apply((address) => sshCommand({ user, address, sshOptions: options, script })),
         sshCommand: pulumi.interpolate`ssh ${settings.host.sshPrivateKeyPath ? `-i ${settings.host.sshPrivateKeyPath} ` : ""}${user}@${args.address}`,
     };

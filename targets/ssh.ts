@@ -39,6 +39,7 @@ export class SshHost extends pulumi.ComponentResource {
             provider,
             address: pulumi.output(address),
             dockerConnection: { host: pulumi.output(dockerHost), sshOptions: providerSshOptions },
+            workers: [],
             sshCommand: pulumi.output(`ssh ${s.host.sshPort === 22 ? "" : `-p ${s.host.sshPort} `}${s.host.sshPrivateKeyPath ? `-i ${s.host.sshPrivateKeyPath} ` : ""}${user}@${address}`),
             shell: (script) => pulumi.output(sshCommand({ user, address, sshOptions: options, script })),
         };

@@ -11,6 +11,8 @@ export interface Operations {
     appRepository: string;
     imageSource: "build" | "appImage" | "rollbackImage";
     appKind: string;
+    /** "service" when the web tier is a Swarm service (webReplicas, swarmWorkers). */
+    webKind?: "container" | "service";
     backendNetwork: string;
     database: { name: string; user: string };
     maintenance: boolean;

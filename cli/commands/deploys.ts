@@ -1,6 +1,7 @@
-import { containerOf, Engine, inspect } from "../engine";
+import { Engine } from "../engine";
 import { OperatorError, UsageError } from "../errors";
 import { deploy, Operations, setConfig, stackLabel } from "../stack";
+import { webRuntime } from "./oneOff";
 
 export interface HostImage { reference: string; id: string; created: Date }
 
@@ -45,9 +46,10 @@ export async function rollback(engine: Engine, ops: Operations, o: { stack?: str
         await setConfig(o.stack, "rollbackImage", undefined);
         return deployOrExplain(o.stack, o.yes, `\`bin/webstack rollback${stackOpt}\` to go back`);
     }
-    const webName = containerOf(ops, "web");
-    const web = (await inspect(engine, [webName])).get(webName);
-    if (web === undefined) throw new OperatorError(`the web container ${webName} is not on ${engine.description}; nothing to roll back from`);
+    const running = await webRuntime(engine, ops);
+    // A service names its image by digest; a container already has the image's id.
+    const currentId = running.image.startsWith("sha256:") ? running.image
+        : (await engine.dockerOk(["image", "inspect", "--format", "{{.Id}}", running.image], "finding the web tier's image")).trim();
     const images = parseImageList(await engine.dockerOk(["image", "ls", "--no-trunc", "--format", "{{json .}}", ops.appRepository], "listing the app's images"));
     let target: HostImage | undefined;
     if (o.to !== undefined) {
@@ -55,9 +57,9 @@ export async function rollback(engine: Engine, ops: Operations, o: { stack?: str
         if (target === undefined) {
             throw new OperatorError(`image ${o.to} is not on ${engine.description}; the app's images there are: ${images.map((i) => i.reference).join(", ") || "none"}`);
         }
-        if (target.id === web.Image) throw new OperatorError(`the web container already runs ${target.reference}`);
+        if (target.id === currentId) throw new OperatorError(`the web tier already runs ${target.reference}`);
     } else {
-        target = previousImage(images, web.Image);
+        target = previousImage(images, currentId);
         if (target === undefined) {
             throw new OperatorError(`no previous image of ${ops.appRepository} on ${engine.description} to roll back to: it has only the one the web container runs (${ops.appImage}); the host keeps the current and the previous build, so a rollback needs two deploys of different code`);
         }

@@ -24,9 +24,10 @@ export function logsRequest(ops: Operations, p: Parsed): LogsRequest {
     return { services, follow: p.options.follow === true, since, tail: tail ?? defaultTail };
 }
 
-export function logsArgs(container: string, r: LogsRequest, timestamps: boolean): string[] {
+/** docker logs for a container, docker service logs for the Swarm web service. */
+export function logsArgs(container: string, r: LogsRequest, timestamps: boolean, service = false): string[] {
     return [
-        "logs",
+        ...(service ? ["service", "logs"] : ["logs"]),
         ...(r.follow ? ["--follow"] : []),
         ...(r.since === undefined ? [] : ["--since", r.since]),
         ...(r.tail === undefined ? [] : ["--tail", r.tail]),
@@ -34,6 +35,8 @@ export function logsArgs(container: string, r: LogsRequest, timestamps: boolean)
         container,
     ];
 }
+
+const isService = (ops: Operations, service: string) => service === "web" && ops.webKind === "service";
 
 /** Lines of several services, ordered by docker's timestamps, each prefixed with its service. */
 export function mergeLogs(streams: { service: string; text: string }[]): string[] {
@@ -48,12 +51,12 @@ export function mergeLogs(streams: { service: string; text: string }[]): string[
 export async function logs(engine: Engine, ops: Operations, p: Parsed): Promise<number> {
     const request = logsRequest(ops, p);
     if (request.services.length === 1) {
-        return engine.attach(logsArgs(containerOf(ops, request.services[0]), request, false));
+        return engine.attach(logsArgs(containerOf(ops, request.services[0]), request, false, isService(ops, request.services[0])));
     }
     if (!request.follow) {
         const streams = [];
         for (const service of request.services) {
-            const result = await engine.docker(logsArgs(ops.services[service], request, true));
+            const result = await engine.docker(logsArgs(ops.services[service], request, true, isService(ops, service)));
             if (result.code !== 0 && /No such container/i.test(result.stderr)) continue;
             if (result.code !== 0) throw new OperatorError(`docker logs ${ops.services[service]} failed: ${result.stderr.trim()}`);
             streams.push({ service, text: result.stdout + result.stderr });
@@ -70,7 +73,7 @@ function followAll(engine: Engine, ops: Operations, request: LogsRequest): Promi
     return new Promise((resolve) => {
         let open = request.services.length;
         const children = request.services.map((service) => {
-            const child = engine.spawn(logsArgs(ops.services[service], request, false));
+            const child = engine.spawn(logsArgs(ops.services[service], request, false, isService(ops, service)));
             for (const stream of [child.stdout!, child.stderr!]) {
                 let partial = "";
                 stream.on("data", (d: Buffer) => {

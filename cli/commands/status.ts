@@ -4,9 +4,14 @@ import { Operations, StackInfo } from "../stack";
 export interface BackupFile { name: string; bytes: number; at: Date }
 export interface Disk { filesystem: string; mount: string; usedPercent: number; sizeBytes: number }
 
+/** A Swarm service as `docker service ls --format '{{json .}}'` shows it. */
+export interface ServiceFacts { Name: string; Replicas: string; Image: string }
+
 export interface StatusFacts {
     now: Date;
     containers: Map<string, ContainerInfo>;
+    /** Swarm services (the web tier with webReplicas or swarmWorkers), by name. */
+    services?: Map<string, ServiceFacts>;
     backups?: BackupFile[];
     disks?: Disk[];
     /** The certificate's end date; a string says why it is unknown. */
@@ -48,6 +53,11 @@ export function parseDf(text: string): Disk[] {
 export function renderStatus(stack: StackInfo, facts: StatusFacts): string {
     const ops = stack.operations;
     const rows = Object.entries(ops.services).map(([service, name]) => {
+        const swarm = facts.services?.get(name);
+        if (swarm !== undefined) {
+            const [running, desired] = swarm.Replicas.split("/").map((n) => Number.parseInt(n, 10));
+            return [service, name, `service, ${swarm.Replicas} replicas${running < desired ? " (CONVERGING or FAILING)" : ""}`, "-", "-", swarm.Image];
+        }
         const c = facts.containers.get(name);
         if (c === undefined) return [service, name, "missing", "-", "-", "-"];
         const state = c.State.Running ? "running" : `${c.State.Status} (exit ${c.State.ExitCode})`;
@@ -85,6 +95,12 @@ export function renderStatus(stack: StackInfo, facts: StatusFacts): string {
 export async function gatherStatus(engine: Engine, ops: Operations): Promise<StatusFacts> {
     const containers = await inspect(engine, Object.values(ops.services));
     const facts: StatusFacts = { now: new Date(), containers };
+    if (ops.webKind === "service") {
+        const listed = await engine.docker(["service", "ls", "--filter", `name=${ops.services.web}`, "--format", "{{json .}}"]);
+        if (listed.code === 0) {
+            facts.services = new Map(listed.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as ServiceFacts).map((s) => [s.Name, s]));
+        }
+    }
     const backup = containerOf(ops, "backup");
     if (containers.get(backup)?.State.Running !== true) return facts;
     const exec = (script: string) => engine.docker(["exec", backup, "sh", "-c", script], { timeoutMs: 30_000 });

@@ -4,7 +4,7 @@ import { parseArgs, STACK_OPTION } from "../../../cli/args";
 import { restoreArgs } from "../../../cli/commands/backups";
 import { parseImageList, previousImage } from "../../../cli/commands/deploys";
 import { logsArgs, logsRequest, mergeLogs } from "../../../cli/commands/logs";
-import { appCommand, dbshellArgs, envFile, oneOffArgs } from "../../../cli/commands/oneOff";
+import { appCommand, containerRuntime, dbshellArgs, envFile, oneOffArgs, serviceRuntime } from "../../../cli/commands/oneOff";
 import { dedupeDisks, parseBackupListing, parseDf, renderStatus } from "../../../cli/commands/status";
 import { ContainerInfo, containerOf } from "../../../cli/engine";
 import { OperatorError, UsageError } from "../../../cli/errors";
@@ -89,10 +89,23 @@ describe("bin/webstack one-off containers", () => {
     } as unknown as ContainerInfo;
 
     it("runs the web container's image, env, volumes and entrypoint on the backend network, removed after", () => {
-        expect(oneOffArgs({ ops: OPS, web, envFilePath: "/tmp/x/env", command: ["python3", "manage.py", "check"], tty: false, name: "webstack-dev-run-abc" })).to.deep.equal([
+        expect(oneOffArgs({ ops: OPS, app: containerRuntime(web), envFilePath: "/tmp/x/env", command: ["python3", "manage.py", "check"], tty: false, name: "webstack-dev-run-abc" })).to.deep.equal([
             "run", "--rm", "--interactive", "--name", "webstack-dev-run-abc", "--label", "webstack.one-off=true",
             "--env-file", "/tmp/x/env", "--volumes-from", "webstack-dev-web-1a2b3c4", "--network", "webstack-dev-backend",
             "--user", "10001", "--workdir", "/app", "--entrypoint", "tini", "sha256:abc", "--", "python3", "manage.py", "check",
+        ]);
+    });
+
+    it("copies a Swarm web service's task spec: image by digest, env, entrypoint, volumes as --mount", () => {
+        const app = serviceRuntime({
+            Image: "10.0.0.2:5000/webstack-prod-app:aaaaaaaaaaaa@sha256:0123", Env: ["A=1"], Command: ["tini", "--"], User: "10001", Dir: "/app",
+            Mounts: [{ Type: "volume", Source: "webstack-prod-static", Target: "/app/staticfiles" }, { Type: "volume", Source: "webstack-prod-media", Target: "/app/media", ReadOnly: true }],
+        });
+        expect(oneOffArgs({ ops: OPS, app, envFilePath: "/e", command: ["true"], tty: true, name: "n" })).to.deep.equal([
+            "run", "--rm", "--interactive", "--tty", "--name", "n", "--label", "webstack.one-off=true", "--env-file", "/e",
+            "--mount", "type=volume,source=webstack-prod-static,target=/app/staticfiles", "--mount", "type=volume,source=webstack-prod-media,target=/app/media,readonly",
+            "--network", "webstack-dev-backend", "--user", "10001", "--workdir", "/app", "--entrypoint", "tini",
+            "10.0.0.2:5000/webstack-prod-app:aaaaaaaaaaaa@sha256:0123", "--", "true",
         ]);
     });
 
@@ -155,6 +168,10 @@ describe("bin/webstack backup, restore, status", () => {
         expect(text.match(/^disk/gm)).to.have.length(1);
         expect(text).to.include("disk         /backups: 90% of 252 GB used  (over 85%)");
         expect(text).to.include("certificate  none (tls off)");
+        const swarm = renderStatus({ operations: { ...OPS, webKind: "service", services: { web: "webstack-dev-web" } } }, {
+            now, containers: new Map(), services: new Map([["webstack-dev-web", { Name: "webstack-dev-web", Replicas: "2/3", Image: "10.0.0.2:5000/webstack-dev-app:aaaaaaaaaaaa@sha256:0123" }]]),
+        });
+        expect(swarm).to.match(/^web\s+webstack-dev-web\s+service, 2\/3 replicas \(CONVERGING or FAILING\)\s+-\s+-\s+10\.0\.0\.2:5000\/webstack-dev-app/m);
         const tls = renderStatus({ operations: { ...OPS, tls: true } }, { now, containers, certificate: new Date("2027-01-09T12:00:00Z") });
         expect(tls).to.include("certificate  expires 2027-01-09, in 40 days");
         expect(tls).to.include("last dump    unknown (the backup container did not answer)");

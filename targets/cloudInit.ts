@@ -9,19 +9,34 @@ const SETUP_SCRIPT = "/usr/local/sbin/webstack-setup";
 export interface UserDataOptions {
     sshUser: string;
     sshPublicKeys: string[];
-    /** Candidate device paths of the data volume, most stable first. */
+    /**
+     * Candidate device paths of the data volume, most stable first. Empty: a host without one
+     * (a Swarm worker), whose Docker keeps everything on the root disk.
+     */
     dataDevices: string[];
 }
 
 /**
  * Mounts the data volume (formatting it only when it holds nothing), then installs Docker,
- * which systemd will only start once the volume is mounted. Run by cloud-init, once.
+ * which systemd will only start once the volume is mounted. Run by cloud-init, once. Without
+ * data devices (a worker): installs Docker only.
  */
 export function renderSetupScript(o: { sshUser: string; dataDevices: string[] }): string {
-    const devices = o.dataDevices.map((d) => `'${d}'`).join(" ");
     return `#!/bin/sh
 set -eu
-mount_point='${DATA_MOUNT}'
+${o.dataDevices.length === 0 ? "" : renderMountDataVolume(o.dataDevices)}DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io
+usermod -aG docker '${o.sshUser}'
+systemctl enable --now docker
+mkdir -p "$(dirname '${READY_MARKER}')"
+touch '${READY_MARKER}'
+echo "webstack: host ready"
+`;
+}
+
+/** The part of the setup script that finds, formats (only when blank) and mounts the data volume. */
+function renderMountDataVolume(dataDevices: string[]): string {
+    const devices = dataDevices.map((d) => `'${d}'`).join(" ");
+    return `mount_point='${DATA_MOUNT}'
 set -- ${devices}
 
 device=''
@@ -33,7 +48,7 @@ while [ -z "$device" ]; do
     if [ -z "$device" ]; then
         attempt=$((attempt + 1))
         if [ "$attempt" -gt 120 ]; then
-            echo "webstack: the data volume did not appear (looked for ${o.dataDevices.join(", ")})" >&2
+            echo "webstack: the data volume did not appear (looked for ${dataDevices.join(", ")})" >&2
             exit 1
         fi
         sleep 5
@@ -62,16 +77,10 @@ systemctl daemon-reload
 mountpoint -q "$mount_point" || mount "$mount_point"
 mkdir -p "$mount_point/postgres"
 
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io
-usermod -aG docker '${o.sshUser}'
-systemctl enable --now docker
-mkdir -p "$(dirname '${READY_MARKER}')"
-touch '${READY_MARKER}'
-echo "webstack: host ready"
 `;
 }
 
-/** cloud-config user-data for a cloud host: the operator's user, the data volume, Docker. */
+/** cloud-config user-data for a cloud host: the operator's user, the data volume (if any), Docker. */
 export function renderUserData(o: UserDataOptions): string {
     const config = {
         users: [
@@ -97,12 +106,12 @@ export function renderUserData(o: UserDataOptions): string {
                     "live-restore": true,
                 }, null, 2) + "\n",
             },
-            {
-                // Docker must never start containers on the root disk while the volume is missing.
+            // Docker must never start containers on the root disk while the volume is missing.
+            ...(o.dataDevices.length === 0 ? [] : [{
                 path: "/etc/systemd/system/docker.service.d/10-data-volume.conf",
                 permissions: "0644",
                 content: `[Unit]\nRequiresMountsFor=${DATA_MOUNT}\n`,
-            },
+            }]),
             {
                 path: SETUP_SCRIPT,
                 permissions: "0755",

@@ -47,13 +47,16 @@ export function sshCommand(o: { user: string; address: string; sshOptions: strin
  * A shell script, run on the operator's machine, that waits until the new host has finished
  * cloud-init, mounted its data volume and started Docker, then grows the data filesystem to the
  * volume's size. A new host has new SSH host keys, so the old entry for its address is dropped first.
+ * `dataVolume: false` (a Swarm worker, which has none): cloud-init, the ready marker and Docker only.
  */
-export function renderWaitForHost(o: { user: string; address: string; sshOptions: string[]; knownHostsFile: string; timeoutSeconds?: number }): string {
+export function renderWaitForHost(o: { user: string; address: string; sshOptions: string[]; knownHostsFile: string; timeoutSeconds?: number; dataVolume?: boolean }): string {
     const timeout = o.timeoutSeconds ?? 900;
     const ssh = `ssh -o BatchMode=yes ${o.sshOptions.map(quote).join(" ")} ${quote(`${o.user}@${o.address}`)}`;
     const wait = "cloud-init status --wait >/dev/null 2>&1";
     // A new login: one that started before cloud-init added the user to the docker group has no access.
-    const check = `test -f ${READY_MARKER} && mountpoint -q ${DATA_MOUNT} && docker info >/dev/null 2>&1 || exit 3; ` +
+    const check = o.dataVolume === false
+        ? `test -f ${READY_MARKER} && docker info >/dev/null 2>&1 || exit 3`
+        : `test -f ${READY_MARKER} && mountpoint -q ${DATA_MOUNT} && docker info >/dev/null 2>&1 || exit 3; ` +
         // After the volume has grown (dataVolumeSizeGb), grow its filesystem; a no-op otherwise.
         `sudo -n resize2fs "$(findmnt -no SOURCE ${DATA_MOUNT})" >/dev/null 2>&1 || echo "could not grow the filesystem on ${DATA_MOUNT}" >&2`;
     return `set -u

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../config/settings";
 import { renderUserData } from "./cloudInit";
 import { Host } from "./host";
+import { createAwsWorkers, swarmSecurityGroup } from "./awsWorkers";
 import { connectRemoteHost, dataVolumeOptions, ingressRules } from "./remoteHost";
 
 /** Graviton families (t4g, m7g, c7gn...) need arm64 images. */
@@ -15,12 +16,17 @@ export function ebsDevicePaths(volumeId: string): string[] {
     return [`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`, "/dev/xvdf"];
 }
 
-/** An EC2 instance with an encrypted EBS volume for the database, an Elastic IP and DNS. */
+/**
+ * An EC2 instance with an encrypted EBS volume for the database, an Elastic IP and DNS; with
+ * swarmWorkers, worker instances beside it (targets/awsWorkers.ts).
+ */
 export class AwsHost extends pulumi.ComponentResource {
     readonly host: Host;
     readonly instance: aws.ec2.Instance;
     readonly volume: aws.ebs.Volume;
     readonly securityGroup: aws.ec2.SecurityGroup;
+    /** With workers: the group every host of the stack is in, for the Swarm and registry ports. */
+    readonly swarmGroup?: aws.ec2.SecurityGroup;
     readonly elasticIp: aws.ec2.Eip;
     readonly backupBucket: aws.s3.Bucket;
 
@@ -68,6 +74,9 @@ export class AwsHost extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
 
+        // Only with workers: a single host keeps exactly its one group.
+        this.swarmGroup = s.scale.workers > 0 ? swarmSecurityGroup(name, { settings: s, vpcId: subnet.vpcId, tags }, this) : undefined;
+
         this.volume = new aws.ebs.Volume(`${name}-data`, {
             availabilityZone: subnet.availabilityZone,
             size: s.host.dataVolumeSizeGb,
@@ -83,7 +92,7 @@ export class AwsHost extends pulumi.ComponentResource {
             ami,
             instanceType: s.aws.instanceType,
             subnetId,
-            vpcSecurityGroupIds: [this.securityGroup.id],
+            vpcSecurityGroupIds: [this.securityGroup.id, ...(this.swarmGroup === undefined ? [] : [this.swarmGroup.id])],
             iamInstanceProfile: profile.name,
             userData: this.volume.id.apply((volumeId) => renderUserData({
                 sshUser: s.host.sshUser,
@@ -128,7 +137,7 @@ export class AwsHost extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
-        this.host = connectRemoteHost(name, {
+        const manager = connectRemoteHost(name, {
             settings: s,
             address: this.elasticIp.publicIp,
             triggers: [this.instance.id, attachment.id],
@@ -141,6 +150,14 @@ export class AwsHost extends pulumi.ComponentResource {
             },
             machineId: this.instance.id,
         }, this);
+        this.host = {
+            ...manager,
+            // The VPC's address: Swarm's advertise address and the registry's, for the workers.
+            privateAddress: this.instance.privateIp,
+            workers: this.swarmGroup === undefined ? [] : createAwsWorkers(name, {
+                settings: s, ami, subnetId, vpcId: subnet.vpcId, swarmGroup: this.swarmGroup, tags,
+            }, this),
+        };
         this.registerOutputs({ address: this.host.address });
     }
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../config/settings";
 import { renderUserData } from "./cloudInit";
 import { BackupStore, Host } from "./host";
+import { createDigitalOceanWorkers } from "./digitaloceanWorkers";
 import { connectRemoteHost, dataVolumeOptions, ingressRules } from "./remoteHost";
 
 /** The record name of `domain` inside `zone`: "@" for the apex. */
@@ -10,7 +11,10 @@ export function recordName(domain: string, zone: string): string {
     return domain === zone ? "@" : domain.slice(0, -(zone.length + 1));
 }
 
-/** A droplet with a block volume for the database, a reserved IP, a cloud firewall and DNS. */
+/**
+ * A droplet with a block volume for the database, a reserved IP, a cloud firewall and DNS; with
+ * swarmWorkers, worker droplets beside it (targets/digitaloceanWorkers.ts).
+ */
 export class DigitalOceanHost extends pulumi.ComponentResource {
     readonly host: Host;
     readonly droplet: digitalocean.Droplet;
@@ -63,17 +67,18 @@ export class DigitalOceanHost extends pulumi.ComponentResource {
         }, { parent: this, deleteBeforeReplace: true });
 
         const rules = ingressRules(s);
+        const outboundRules = [
+            { protocol: "tcp", portRange: "1-65535", destinationAddresses: rules.anywhere },
+            { protocol: "udp", portRange: "1-65535", destinationAddresses: rules.anywhere },
+            { protocol: "icmp", destinationAddresses: rules.anywhere },
+        ];
         this.firewall = new digitalocean.Firewall(name, {
             dropletIds: [dropletId],
             inboundRules: [
                 ...rules.web.map((port) => ({ protocol: "tcp", portRange: String(port), sourceAddresses: rules.anywhere })),
                 { protocol: "tcp", portRange: "22", sourceAddresses: rules.ssh },
             ],
-            outboundRules: [
-                { protocol: "tcp", portRange: "1-65535", destinationAddresses: rules.anywhere },
-                { protocol: "udp", portRange: "1-65535", destinationAddresses: rules.anywhere },
-                { protocol: "icmp", destinationAddresses: rules.anywhere },
-            ],
+            outboundRules,
         }, { parent: this });
 
         if (s.domain !== undefined && s.dnsZone !== undefined) {
@@ -113,7 +118,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource {
             ])),
         };
 
-        this.host = connectRemoteHost(name, {
+        const manager = connectRemoteHost(name, {
             settings: s,
             address: this.reservedIp.ipAddress,
             triggers: [this.droplet.id, attachment.id],
@@ -121,6 +126,12 @@ export class DigitalOceanHost extends pulumi.ComponentResource {
             backupStore,
             machineId: this.droplet.id,
         }, this);
+        this.host = {
+            ...manager,
+            // The VPC's address: Swarm's advertise address and the registry's, for the workers.
+            privateAddress: this.droplet.ipv4AddressPrivate,
+            workers: createDigitalOceanWorkers(name, { settings: s, manager: this.droplet, tags, outboundRules }, this),
+        };
         this.registerOutputs({ address: this.host.address });
     }
 }

@@ -4,11 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../config/settings";
 import { Host } from "./host";
 import { renderWaitForDocker, sshCommand, sshOptions } from "./hostReady";
+import { SshWorker, workerNames } from "./workers";
 
 /**
  * A server the operator already has (address, user, key), the way Kamal and plain VPS users
  * work: the docker provider reaches its engine over ssh://, and nothing else is created around it.
- * Its data lives in named volumes on that server, which outlives every deploy.
+ * Its data lives in named volumes on that server, which outlives every deploy. With
+ * sshWorkerHosts, those servers are the Swarm's workers, reached the same way (SshWorker).
  */
 export class SshHost extends pulumi.ComponentResource {
     readonly host: Host;
@@ -39,7 +41,14 @@ export class SshHost extends pulumi.ComponentResource {
             provider,
             address: pulumi.output(address),
             dockerConnection: { host: pulumi.output(dockerHost), sshOptions: providerSshOptions },
-            workers: [],
+            // As given: the hosts must reach each other there on the Swarm and registry ports
+            // (SWARM_PORTS); the program makes no firewall on servers it did not create.
+            privateAddress: pulumi.output(address),
+            workers: workerNames(s.scale.sshWorkerHosts.length).map((worker, i) => new SshWorker(`${name}-${worker}`, {
+                settings: s,
+                worker,
+                address: s.scale.sshWorkerHosts[i],
+            }, { parent: this }).worker),
             sshCommand: pulumi.output(`ssh ${s.host.sshPort === 22 ? "" : `-p ${s.host.sshPort} `}${s.host.sshPrivateKeyPath ? `-i ${s.host.sshPrivateKeyPath} ` : ""}${user}@${address}`),
             shell: (script) => pulumi.output(sshCommand({ user, address, sshOptions: options, script })),
         };

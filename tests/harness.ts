@@ -47,9 +47,21 @@ export function configFromFile(file: string, overrides: Record<string, unknown> 
     return config;
 }
 
+/** 0 for a manager, N for the machine of worker-N (a multi-host stack's workers). */
+function workerIndex(name: string): number {
+    return Number(/-worker-(\d+)$/.exec(name)?.[1] ?? 0);
+}
+
+/** The join token the mocked Swarm init prints; it must never show in plain text. */
+export const MOCK_JOIN_TOKEN = "SWMTKN-1-mockjointoken0123456789";
+
 /** Outputs the mocks add to a resource's inputs, like the real providers would. */
 function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
     switch (type) {
+        case "digitalocean:index/droplet:Droplet":
+            return { ipv4Address: `192.0.2.${10 + workerIndex(name)}`, ipv4AddressPrivate: `10.110.0.${2 + workerIndex(name)}`, vpcUuid: inputs.vpcUuid ?? "mock-vpc-uuid" };
+        case "aws:ec2/instance:Instance":
+            return { publicIp: `192.0.2.${100 + workerIndex(name)}`, privateIp: `172.31.0.${10 + workerIndex(name)}` };
         case "docker:index/remoteImage:RemoteImage":
             return { imageId: `sha256:${name}`, repoDigest: `${inputs.name}@sha256:0000` };
         case "docker:index/container:Container":
@@ -68,13 +80,21 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             return { publicIp: "198.51.100.20", allocationId: "eipalloc-0123" };
         case "random:index/randomPassword:RandomPassword":
             return { result: `generated-${name}-password` };
+        case "random:index/randomString:RandomString":
+            return { result: "abcdefghijklmnopqrstuvwxyz0123456789".slice(0, inputs.length) };
+        case "docker:index/image:Image":
+            // Only an image that is pushed has a digest in a registry.
+            return inputs.skipPush === false ? { repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:1111` } : {};
+        case "command:local:Command":
+            // What `docker swarm join-token --quiet worker` prints.
+            return name.endsWith("swarm-init") ? { stdout: `${MOCK_JOIN_TOKEN}\n` } : {};
         default:
             return {};
     }
 }
 
 function mockId(type: string, name: string): string {
-    if (type === "digitalocean:index/droplet:Droplet") return "424242";
+    if (type === "digitalocean:index/droplet:Droplet") return workerIndex(name) === 0 ? "424242" : String(424300 + workerIndex(name));
     if (type === "aws:ebs/volume:Volume") return "vol-0123456789abcdef0";
     return `${name}-id`;
 }

@@ -10,13 +10,15 @@ import { Maintenance, MAINTENANCE_PORT } from "./components/maintenance";
 import { Monitor } from "./components/monitor";
 import { Networks } from "./components/networks";
 import { Proxy } from "./components/proxy";
+import { Registry } from "./components/registry";
 import { Secrets } from "./components/secrets";
+import { managerAddress, Swarm } from "./components/swarm";
 import { traefikMaintenanceLabels, traefikRouteLabels, traefikRouterLabels } from "./components/traefikConfig";
 import { Volumes } from "./components/volumes";
 import { WebRoutes } from "./components/webRoutes";
 import { Workers } from "./components/workers";
 import { Settings } from "./config/settings";
-import { createHost } from "./targets";
+import { createHost, Host } from "./targets";
 
 /** Host names the site answers to: the domain, or else the host's address. */
 export function siteHosts(settings: Settings, address: string): string[] {
@@ -31,15 +33,25 @@ export function siteUrl(settings: Settings, host: string): string {
     return `http://${host}${settings.httpPort === 80 ? "" : `:${settings.httpPort}`}`;
 }
 
-/** Builds the whole stack from validated settings and returns its outputs and parts. */
-export function buildStack(settings: Settings) {
+/** Builds the whole stack from validated settings (on the target's host, unless given one) and returns its outputs and parts. */
+export function buildStack(settings: Settings, givenHost?: Host) {
     const prefix = `${settings.project}-${settings.stack}`;
     if (settings.database.postgresVersion < 15) {
         pulumi.log.warn(`PostgreSQL ${settings.database.postgresVersion} is past its end of life; move to 15-17 by dump and restore (docs/postgres.md)`);
     }
-    const host = createHost(settings.target, settings);
+    const host = givenHost ?? createHost(settings.target, settings);
     const secrets = new Secrets("secrets", { configured: settings.secrets }).values;
-    const networks = new Networks("networks", { host, prefix });
+    const scale = settings.scale;
+    if (host.workers.length !== scale.workers) {
+        throw new Error(`target ${settings.target} yielded ${host.workers.length} worker hosts, and the settings ask for ${scale.workers}`);
+    }
+    // Past one machine (or one machine with replicas): Swarm mode, the web tier a service.
+    const swarm = scale.swarm ? new Swarm("swarm", { host, advertiseAddress: managerAddress(host, settings.target), workers: host.workers }) : undefined;
+    const networks = new Networks("networks", { host, prefix, swarm: swarm === undefined ? undefined : [swarm.init] });
+    // The workers cannot reach an image built on the manager: a registry there, unless the app image is in one already.
+    const registry = swarm !== undefined && host.workers.length > 0 && scale.registry === "auto" && settings.app.image === undefined
+        ? new Registry("registry", { host, prefix, address: managerAddress(host, settings.target), workers: host.workers })
+        : undefined;
     const tlsOn = settings.edge.tls !== "off";
     const volumes = new Volumes("volumes", {
         host,
@@ -151,6 +163,13 @@ export function buildStack(settings: Settings) {
         database,
         labels: routerLabels,
         publishPort: settings.proxy === "none" ? settings.httpPort : undefined,
+        swarm: swarm === undefined ? undefined : {
+            replicas: scale.webReplicas,
+            maxReplicasPerHost: scale.maxReplicasPerHost,
+            onWorkers: host.workers.length > 0,
+            ready: swarm.ready,
+        },
+        registry,
     });
 
     const workers = new Workers("workers", {
@@ -186,6 +205,7 @@ export function buildStack(settings: Settings) {
         serveStatic: settings.edge.serveStatic,
         appPaths: settings.edge.appPaths,
         healthcheckPath: app.healthcheckPath,
+        ...(swarm === undefined ? {} : { swarm: true }),
         routes: [
             ...settings.webRoutes.map((r) => ({ pathPrefix: r.path, upstream: `${r.name}:${r.port}` })),
             // Operator tools: a migration may need them, so maintenance leaves them up.
@@ -260,6 +280,7 @@ export function buildStack(settings: Settings) {
         backup: backups.container.name,
         autoheal: autoheal.container.name,
         ...(monitor === undefined ? {} : { monitor: monitor.container.name }),
+        ...(registry === undefined ? {} : { registry: registry.container.name }),
     };
     const extraServices: [string, docker.Container][] = [
         ...Object.entries(workers.containers),
@@ -289,6 +310,7 @@ export function buildStack(settings: Settings) {
             sshOptions: host.dockerConnection?.sshOptions ?? [],
             prefix,
             services: pulumi.all(services),
+            webKind: swarm === undefined ? "container" : "service",
             appImage: appServer.image,
             appRepository: app.image === undefined ? `${prefix}-app` : app.image.replace(/[:@][^/:@]*$/, ""),
             imageSource: app.image !== undefined ? "appImage" : app.rollbackImage !== undefined ? "rollbackImage" : "build",
@@ -302,5 +324,5 @@ export function buildStack(settings: Settings) {
             backupDir: BACKUP_DIR,
         },
     };
-    return { outputs, parts: { host, secrets, networks, volumes, database, app: appServer, proxy, maintenance, backups, autoheal, monitor, pruning, workers, accessories, webRoutes } };
+    return { outputs, parts: { host, secrets, swarm, registry, networks, volumes, database, app: appServer, proxy, maintenance, backups, autoheal, monitor, pruning, workers, accessories, webRoutes } };
 }

@@ -7,9 +7,12 @@ import { Host, onHost } from "../targets/host";
 import { autohealLabels } from "./autoheal";
 import { Database } from "./database";
 import { commandHealthcheck, httpHealthcheck } from "./healthchecks";
-import { buildImage, pullImage } from "./images";
+import { buildAndPushImage, buildImage, pulledImage } from "./images";
+import { Registry } from "./registry";
 import { releaseCommand, renderReleaseCleanup, renderReleaseRun } from "./release";
+import { traefikSwarmLabels } from "./traefikConfig";
 import { StorageVolume } from "./volumes";
+import { webService } from "./webService";
 
 export const APP_HOSTNAME = "web";
 const APP_STOP_TIMEOUT_SECONDS = 30;
@@ -142,6 +145,13 @@ export interface AppServerArgs {
     labels?: pulumi.Input<docker.types.input.ContainerLabel[]>;
     /** Publish the app port on the host (only when there is no proxy, in dev). */
     publishPort?: number;
+    /**
+     * Swarm mode: the web tier is a replicated service (components/webService.ts) instead of the
+     * container, scheduled once `ready` (the Swarm's init and joins) is done.
+     */
+    swarm?: { replicas: number; maxReplicasPerHost: number; onWorkers: boolean; ready: pulumi.Resource[] };
+    /** Swarm with workers: the registry the built image is pushed to, and the nodes pull it from. */
+    registry?: Registry;
 }
 
 /**
@@ -159,7 +169,8 @@ export class AppServer extends pulumi.ComponentResource {
         environment: pulumi.Output<string[]>;
         mounts: pulumi.Output<{ source: string; target: string }[]>;
     };
-    readonly web: docker.Container;
+    /** The web container, or in Swarm mode the web service. */
+    readonly web: docker.Container | docker.Service;
     readonly upstream: string;
 
     constructor(name: string, args: AppServerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -168,12 +179,27 @@ export class AppServer extends pulumi.ComponentResource {
         const app = args.app;
         this.upstream = `${APP_HOSTNAME}:${app.port}`;
         const context = path.resolve(projectRoot(), app.context);
-        this.image = app.image !== undefined
-            ? pullImage(`${name}-image`, app.image, childOpts)
-            // A rollback runs an image an earlier deploy built on this host: nothing to build or pull.
-            : app.rollbackImage !== undefined
-            ? pulumi.output(app.rollbackImage)
-            : buildImage(`${name}-image`, { repository: `${args.prefix}-app`, context, dockerfile: path.join(context, app.dockerfile) }, childOpts);
+        const build = { repository: `${args.prefix}-app`, context, dockerfile: path.join(context, app.dockerfile) };
+        /** What the service's nodes pull: the same image, by digest when it comes from a registry. */
+        let serviceImage: pulumi.Output<string>;
+        if (app.image !== undefined) {
+            const pulled = pulledImage(`${name}-image`, app.image, childOpts);
+            this.image = pulled.imageId;
+            serviceImage = pulled.repoDigest;
+        } else if (app.rollbackImage !== undefined) {
+            // A rollback runs an image an earlier deploy built on this host (or pushed to the registry): nothing to build or pull.
+            this.image = serviceImage = pulumi.output(app.rollbackImage);
+        } else if (args.registry !== undefined) {
+            const registry = args.registry;
+            const pushed = buildAndPushImage(`${name}-image`, {
+                ...build,
+                registry: { server: registry.server, username: registry.username, password: registry.password },
+            }, { ...childOpts, dependsOn: registry.ready });
+            this.image = pushed.imageName;
+            serviceImage = pushed.repoDigest;
+        } else {
+            this.image = serviceImage = buildImage(`${name}-image`, build, childOpts);
+        }
 
         const appVolumes = [args.static.mount(app.staticRoot), args.media.mount(app.mediaRoot)];
         this.releaseSpec = {
@@ -185,6 +211,34 @@ export class AppServer extends pulumi.ComponentResource {
             ]),
         };
         this.release = this.releaseStep(name, args);
+        const afterRelease = this.release === undefined ? [args.database] : [this.release];
+
+        if (args.swarm !== undefined) {
+            const registry = args.registry;
+            this.web = webService(`${args.prefix}-web`, {
+                host: args.host,
+                prefix: args.prefix,
+                app,
+                image: serviceImage,
+                command: serverCommand(app),
+                environment: args.environment,
+                healthcheck: appHealthcheck(app),
+                volumes: appVolumes,
+                backend: args.backend,
+                frontend: args.frontend,
+                alias: APP_HOSTNAME,
+                labels: args.labels === undefined ? [] : pulumi.output(args.labels).apply(traefikSwarmLabels),
+                replicas: args.swarm.replicas,
+                maxReplicasPerHost: args.swarm.maxReplicasPerHost,
+                onWorkers: args.swarm.onWorkers,
+                stopGraceSeconds: APP_STOP_TIMEOUT_SECONDS,
+                auth: registry === undefined ? undefined : { serverAddress: registry.server, username: registry.username, password: registry.password },
+                // The release (migrations) runs once, on the manager, before any replica is updated.
+                dependsOn: [...afterRelease, ...args.swarm.ready, ...(registry?.ready ?? [])],
+            }, this);
+            this.registerOutputs({ web: this.web.name });
+            return;
+        }
 
         this.web = new docker.Container(`${args.prefix}-web`, {
             image: this.image,
@@ -207,7 +261,7 @@ export class AppServer extends pulumi.ComponentResource {
             waitTimeout: 300,
         }, {
             ...childOpts,
-            dependsOn: this.release === undefined ? [args.database] : [this.release],
+            dependsOn: afterRelease,
             // The provider marks containers delete-before-replace; the engine honours an explicit
             // false. With an auto-generated name both run at once, and the proxy finds either by
             // the "web" alias until the old one is gone: a deploy without an outage.

@@ -64,3 +64,14 @@ export function httpHealthcheck(port: number, path: string): Healthcheck {
 export function commandHealthcheck(command: string[]): Healthcheck {
     return { tests: ["CMD", ...command], interval: goDuration(30), timeout: goDuration(5), startPeriod: goDuration(60), retries: 3 };
 }
+
+/**
+ * A goDuration() as the docker provider reads a Swarm service's durations back: Go's form with a
+ * trailing "0s" or "0m" cut ("1m0s" is "1m", "1h0m0s" is "1h"), so that previews settle.
+ */
+export function serviceDuration(duration: string): string {
+    let s = duration;
+    if (s.endsWith("m0s")) s = s.slice(0, -2);
+    if (s.endsWith("h0m")) s = s.slice(0, -2);
+    return s;
+}

@@ -36,6 +36,7 @@ export const PINNED_IMAGES = {
     traefik: "traefik:v3.2.3",
     autoheal: "willfarrell/autoheal:1.2.0",
     certbot: "certbot/certbot:v2.11.0",
+    registry: "registry:2.8.3",
 };
 
 /**
@@ -70,7 +71,33 @@ export function buildPostgresImage(name: string, o: { repository: string; contex
     }, opts);
 }
 
+/**
+ * Builds an image on the host's engine and pushes it to a registry, tagged
+ * `<server>/<repository>:<context hash>`; its repoDigest is what other nodes pull.
+ */
+export function buildAndPushImage(name: string, o: {
+    repository: string;
+    context: string;
+    dockerfile?: string;
+    registry: { server: pulumi.Output<string>; username: string; password: pulumi.Output<string> };
+}, opts: pulumi.CustomResourceOptions): docker.Image {
+    return new docker.Image(name, {
+        imageName: pulumi.interpolate`${o.registry.server}/${o.repository}:${contextHash(o.context)}`,
+        build: {
+            context: o.context,
+            ...(o.dockerfile === undefined ? {} : { dockerfile: o.dockerfile }),
+        },
+        registry: { server: o.registry.server, username: o.registry.username, password: pulumi.secret(o.registry.password) },
+        skipPush: false,
+    }, opts);
+}
+
 /** Pulls an image by reference and keeps it on the host; returns its id for containers. */
 export function pullImage(name: string, reference: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-    return new docker.RemoteImage(name, { name: reference, keepLocally: true }, opts).imageId;
+    return pulledImage(name, reference, opts).imageId;
+}
+
+/** The same, as the resource: its repoDigest pins the reference for other nodes. */
+export function pulledImage(name: string, reference: string, opts: pulumi.CustomResourceOptions): docker.RemoteImage {
+    return new docker.RemoteImage(name, { name: reference, keepLocally: true }, opts);
 }

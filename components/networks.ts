@@ -5,6 +5,12 @@ import { Host, onHost } from "../targets/host";
 export interface NetworksArgs {
     host: Host;
     prefix: string;
+    /**
+     * Swarm mode: the networks are overlays spanning the nodes, attachable so that the plain
+     * containers on the manager (database, proxy, backup, monitor) join them. Created once these
+     * (the Swarm's init) are done. Undefined: bridge networks on one engine.
+     */
+    swarm?: pulumi.Resource[];
 }
 
 /** backend: database and app, no route out. frontend: proxy and app. */
@@ -15,8 +21,10 @@ export class Networks extends pulumi.ComponentResource {
     constructor(name: string, args: NetworksArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webstack:index:Networks", name, {}, opts);
         const childOpts = onHost(args.host, this);
-        this.backend = new docker.Network(`${name}-backend`, { name: `${args.prefix}-backend`, internal: true }, childOpts);
-        this.frontend = new docker.Network(`${name}-frontend`, { name: `${args.prefix}-frontend` }, childOpts);
+        const overlay = args.swarm === undefined ? {} : { driver: "overlay", attachable: true };
+        const networkOpts = args.swarm === undefined ? childOpts : { ...childOpts, dependsOn: args.swarm };
+        this.backend = new docker.Network(`${name}-backend`, { name: `${args.prefix}-backend`, internal: true, ...overlay }, networkOpts);
+        this.frontend = new docker.Network(`${name}-frontend`, { name: `${args.prefix}-frontend`, ...overlay }, networkOpts);
         this.registerOutputs({ backend: this.backend.name, frontend: this.frontend.name });
     }
 }

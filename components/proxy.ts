@@ -63,6 +63,8 @@ export interface ProxyArgs {
      * (nginx; Traefik's maintenance router leaves it out, components/maintenance.ts). Required then.
      */
     healthcheckPath?: string;
+    /** Swarm mode: Traefik also reads the web service's labels (its Swarm provider). nginx needs nothing: `web` is the service's VIP. */
+    swarm?: boolean;
 }
 
 /** The edge: nginx with a rendered config (and certbot), or Traefik routing by labels. */
@@ -104,6 +106,7 @@ export class Proxy extends pulumi.ComponentResource {
                     network,
                     acme: args.edge.tls === "letsencrypt" ? { email: args.edge.acmeEmail!, staging: args.edge.acmeStaging } : undefined,
                     proxyTimeoutSeconds: args.proxyTimeoutSeconds,
+                    ...(args.swarm ? { swarm: true } : {}),
                 })),
                 volumes: [
                     { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },

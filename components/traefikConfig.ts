@@ -21,11 +21,14 @@ export interface TraefikAcme {
  * The entry points' readTimeout (60 s by default since v3) bounds reading the client's request,
  * body included, not the wait for the answer, and is left as it is.
  */
-export function traefikArguments(o: { network: string; acme?: TraefikAcme; proxyTimeoutSeconds?: number }): string[] {
+export function traefikArguments(o: { network: string; acme?: TraefikAcme; proxyTimeoutSeconds?: number; swarm?: boolean }): string[] {
     const args = [
         "--providers.docker=true",
         "--providers.docker.exposedbydefault=false",
         `--providers.docker.network=${o.network}`,
+        // Swarm mode: the web tier is a service, whose labels only the Swarm provider reads (Traefik
+        // runs on the manager with its socket). The other routed containers stay with the Docker provider.
+        ...(o.swarm ? ["--providers.swarm=true", "--providers.swarm.exposedbydefault=false", `--providers.swarm.network=${o.network}`] : []),
         "--entrypoints.web.address=:80",
         "--ping=true",
         "--api.dashboard=false",
@@ -225,4 +228,17 @@ export function traefikMaintenanceLabels(o: TraefikMaintenanceOptions) {
         ...o.keepPrefixes.map((p) => `!PathPrefix(\`${p}\`)`),
     ].join(" && ");
     return asLabels(routerLabels(`${o.router}-maintenance`, rule, o, TRAEFIK_MAINTENANCE_PRIORITY));
+}
+
+/**
+ * Router labels (traefikRouterLabels) for a Swarm service instead of a container: the Swarm
+ * provider's network label, and lbswarm, so that Traefik sends requests to the service's virtual
+ * IP, which Swarm keeps to the healthy tasks through a rolling update, instead of polling the
+ * tasks' own addresses.
+ */
+export function traefikSwarmLabels(labels: { label: string; value: string }[]): { label: string; value: string }[] {
+    return [
+        ...labels.map((l) => (l.label === "traefik.docker.network" ? { label: "traefik.swarm.network", value: l.value } : l)),
+        { label: "traefik.swarm.lbswarm", value: "true" },
+    ];
 }

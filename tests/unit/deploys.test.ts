@@ -3,7 +3,10 @@
  * the same address, volume attachments, the web container's replacement order, the release
  * step's failure, AWS user data, disk filled by old images, previews that never settle.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { expect } from "chai";
+import { resourceShape } from "./swarm/shape";
 import { isSecretValue, ofType, Registered, Run, runWithConfig, stackConfig, unwrap } from "../harness";
 import { goDuration } from "../../components/healthchecks";
 import { IMAGES_KEPT } from "../../components/imagePruning";
@@ -148,6 +151,16 @@ describe("deploys on the real engine", () => {
                     expect(goDuration(seconds), `${stack} ${c.name} ${field}`).to.equal(value);
                 }
             }
+        }
+    });
+
+    it("registers exactly what it did before Swarm mode existed, with one host and one web container", async () => {
+        // tests/fixtures/single-host-resources.json: taken before Swarm mode was added (the targets' own resources left out).
+        const snapshot = JSON.parse(fs.readFileSync(path.join(__dirname, "../fixtures/single-host-resources.json"), "utf8"));
+        for (const stack of ["dev", "stage", "prod"]) {
+            const run = await evaluate(stack);
+            expect(resourceShape(run.resources), stack).to.deep.equal(snapshot[stack]);
+            expect(run.result.outputs.operations.webKind, stack).to.equal("container");
         }
     });
 });

@@ -55,9 +55,6 @@ function workerIndex(name: string): number {
 /** The join token the mocked Swarm init prints; it must never show in plain text. */
 export const MOCK_JOIN_TOKEN = "SWMTKN-1-mockjointoken0123456789";
 
-/** The join token the mocked Swarm init prints; it must never show in plain text. */
-export const MOCK_JOIN_TOKEN = "SWMTKN-1-mockjointoken0123456789";
-
 /** Outputs the mocks add to a resource's inputs, like the real providers would. */
 function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
     switch (type) {
@@ -83,14 +80,6 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             return { publicIp: "198.51.100.20", allocationId: "eipalloc-0123" };
         case "random:index/randomPassword:RandomPassword":
             return { result: `generated-${name}-password` };
-        case "random:index/randomString:RandomString":
-            return { result: "abcdefghijklmnopqrstuvwxyz0123456789".slice(0, inputs.length) };
-        case "docker:index/image:Image":
-            // Only an image that is pushed has a digest in a registry.
-            return inputs.skipPush === false ? { repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:1111` } : {};
-        case "command:local:Command":
-            // What `docker swarm join-token --quiet worker` prints.
-            return name.endsWith("swarm-init") ? { stdout: `${MOCK_JOIN_TOKEN}\n` } : {};
         case "random:index/randomString:RandomString":
             return { result: "abcdefghijklmnopqrstuvwxyz0123456789".slice(0, inputs.length) };
         case "docker:index/image:Image":

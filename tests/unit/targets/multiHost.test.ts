@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import * as YAML from "yaml";
-import { ofType, Registered, resolve, Run, runWithConfig, stackConfig } from "../../harness";
+import { isSecretValue, ofType, Registered, resolve, Run, runWithConfig, stackConfig, MOCK_JOIN_TOKEN, unwrap } from "../../harness";
 import { readSettings } from "../../../config/settings";
 import { buildStack } from "../../../stack";
 import { createHost, Host } from "../../../targets";
@@ -37,6 +37,17 @@ const named = (resources: Registered[], type: string, name: string) => {
     expect(found, `${type} ${name}`).to.have.length(1);
     return found[0];
 };
+/** Where `needle` shows in a resource's inputs outside a secret: "name.path" for each. */
+const inTheClear = (resources: Registered[], needle: string) => resources.flatMap((r) => {
+    const found: string[] = [];
+    const walk = (v: unknown, path: string): void => {
+        if (isSecretValue(v)) return;
+        if (typeof v === "string") { if (v.includes(needle)) found.push(`${r.name}${path}`); return; }
+        if (typeof v === "object" && v !== null) for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+    };
+    walk(r.inputs, "");
+    return found;
+});
 const byName = (resources: Registered[]) => [...resources].sort((a, b) => a.name.localeCompare(b.name));
 /** The manager's side: every resource but the workers', their group or firewall and the Swarm's. */
 const managerSide = (resources: Registered[]) => byName(resources)
@@ -282,6 +293,31 @@ describe("multi-host stacks: worker hosts beside the manager", function () {
                 expect(ofType(run.resources, machine)).to.have.length(3);
                 expect(readySteps(run.resources).map((c) => c.name)).to.include.members([`${prefix}-ready`, `${prefix}-worker-1-ready`, `${prefix}-worker-2-ready`]);
                 expect(run.result.parts.host.workers).to.have.length(2);
+            }
+        });
+
+        it("the Swarm joins each worker through its shell, after its readiness, again with a new machine; the token only in secrets", async () => {
+            for (const [run, prefix, address, machine] of [
+                [runs.doStack!, "digitalocean", (i: number) => `192.0.2.${11 + i}`, (i: number) => String(424301 + i)],
+                [runs.awsStack!, "aws", (i: number) => `192.0.2.${101 + i}`, (i: number) => `aws-worker-${i + 1}-id`],
+            ] as const) {
+                const commands = ofType(run.resources, "command:local:Command");
+                const init = named(commands, "command:local:Command", "swarm-init");
+                expect(String(unwrap(init.inputs.create))).to.match(/^ssh -o BatchMode=yes .*docker swarm init --advertise-addr/s);
+                for (const [i, worker] of run.result.parts.host.workers.entries()) {
+                    const join = named(commands, "command:local:Command", `swarm-${worker.name}-join`);
+                    const create = String(unwrap(join.inputs.create));
+                    expect(create, prefix).to.match(new RegExp(`^ssh -o BatchMode=yes .*'deploy@${address(i).replace(/\./g, "\\.")}' 'set -eu\ntoken=\\$\\(cat\\)`));
+                    expect(create).to.include("docker swarm join --token \"$token\"").and.include(`--advertise-addr '\\''${await value(worker.privateAddress)}'\\''`);
+                    expect(join.inputs.triggers).to.include(machine(i));
+                    const dependsOn = ([] as pulumi.Resource[]).concat((join.opts.dependsOn ?? []) as pulumi.Resource[]);
+                    for (const r of worker.ready) expect(dependsOn, `${join.name} waits for ${(r as unknown as { __name: string }).__name}`).to.include(r);
+                    expect(isSecretValue(join.inputs.stdin)).to.equal(true);
+                    expect(unwrap(join.inputs.stdin)).to.equal(`${MOCK_JOIN_TOKEN}\n`);
+                    expect(inTheClear([{ ...join, inputs: { stdin: unwrap(join.inputs.stdin) } }], MOCK_JOIN_TOKEN), "the control").to.have.length(1);
+                }
+                expect(inTheClear(run.resources, MOCK_JOIN_TOKEN), `${prefix}: the join token outside secret inputs`).to.deep.equal([]);
+                expect(inTheClear(run.resources, "SWMTKN"), "the control: the token's prefix").to.deep.equal([]);
             }
         });
     });

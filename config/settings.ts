@@ -1,3 +1,4 @@
+import { isIP } from "net";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -498,6 +499,13 @@ export function scaleChecks(p: Parsed, key: (n: string) => string): string[] {
         problems.push(`${key("sshWorkerHosts")}: only target ssh uses it; target ${p.target} ${p.target === "local" ? "has one host" : "makes its workers itself (swarmWorkers)"}`);
     }
     const workers = p.target === "ssh" ? p.sshWorkerHosts.length : p.swarmWorkers;
+    if (p.target === "ssh" && workers > 0) {
+        // Swarm advertises and joins by IP address; a name would fail on the servers, after the fact.
+        const names = [p.sshHost, ...p.sshWorkerHosts].filter((h): h is string => h !== undefined && isIP(h) === 0);
+        if (names.length > 0) {
+            problems.push(`${key("sshWorkerHosts")}: a Swarm advertises and joins by IP address; give sshHost and sshWorkerHosts as the addresses the servers reach each other on (a private network), not names (${names.join(", ")})`);
+        }
+    }
     const hosts = Math.max(1, workers);
     if (p.webMaxReplicasPerHost > 0 && p.webReplicas > hosts * p.webMaxReplicasPerHost) {
         problems.push(`${key("webReplicas")}: ${p.webReplicas} replicas do not fit on ${hosts} host${hosts === 1 ? "" : "s"} at webMaxReplicasPerHost ${p.webMaxReplicasPerHost} (at most ${hosts * p.webMaxReplicasPerHost}); lower webReplicas or add hosts`);

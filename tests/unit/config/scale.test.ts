@@ -61,6 +61,9 @@ describe("scale settings", () => {
         expect(problems("dev", { webReplicas: 0 })).to.deep.equal(['webstack:webReplicas: expected a whole number from 1 to 100, got "0"']);
         expect(problems("prod", { swarmWorkers: 51 })).to.deep.equal(['webstack:swarmWorkers: expected a whole number from 0 to 50, got "51"']);
         expect(problems("dev", { appRegistry: "docker.io" })[0]).to.match(/^webstack:appRegistry: expected one of auto, none/);
+        expect(problems("stage", { ...ssh, sshWorkerHosts: ["10.0.0.3", "app-3.example.org"] })).to.deep.equal([
+            "webstack:sshWorkerHosts: a Swarm advertises and joins by IP address; give sshHost and sshWorkerHosts as the addresses the servers reach each other on (a private network), not names (app-3.example.org)",
+        ]);
         expect(problems("stage", { ...ssh, sshWorkerHosts: ["not a host!"] })[0]).to.match(/^webstack:sshWorkerHosts: expected .*server addresses/);
     });
 });

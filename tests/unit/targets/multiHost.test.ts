@@ -18,7 +18,7 @@ const STAGE_SSH = ["203.0.113.0/24"];
 const PROD_SSH = ["198.51.100.7/32"];
 const SSH_SERVERS = {
     target: "ssh", dnsZone: "", sshHost: "203.0.113.5", sshUser: "deploy", sshPort: 2222, sshPrivateKeyPath: "~/.ssh/deploy_ed25519",
-    sshWorkerHosts: ["10.0.0.12", "app-3.example.org"],
+    sshWorkerHosts: ["10.0.0.12", "10.0.0.13"],
 };
 
 const targetOnly = (stack: string, overrides: Record<string, unknown>) =>
@@ -255,7 +255,7 @@ describe("multi-host stacks: worker hosts beside the manager", function () {
             expect(host.workers.map((w) => w.name)).to.deep.equal(["worker-1", "worker-2"]);
             expect(await Promise.all(host.workers.map((w) => value(w.privateAddress)))).to.deep.equal(SSH_SERVERS.sshWorkerHosts);
             expect(host.workers.map((w) => w.machineId)).to.deep.equal([undefined, undefined]);
-            expect(await value(host.workers[1].shell("docker info"))).to.match(/^ssh -o BatchMode=yes .*'-p' '2222' '-i' '~\/.ssh\/deploy_ed25519' 'deploy@app-3\.example\.org' 'docker info'$/);
+            expect(await value(host.workers[1].shell("docker info"))).to.match(/^ssh -o BatchMode=yes .*'-p' '2222' '-i' '~\/.ssh\/deploy_ed25519' 'deploy@10\.0\.0\.13' 'docker info'$/);
             expect(host.workers[0].ready).to.have.length(1);
         });
     });

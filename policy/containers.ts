@@ -32,6 +32,13 @@ export function isProxy(args: { name: string; props: unknown }): boolean {
     return args.name === "proxy" || /(^|-)proxy$/.test(containerName(args));
 }
 
+/** A registry container: named registry or <prefix>-registry, or the official registry image. */
+export function isRegistry(args: { name: string; props: unknown }): boolean {
+    if (args.name === "registry" || /(^|-)registry$/.test(containerName(args))) return true;
+    const image = (unproxy(args.props) as ContainerProps | undefined)?.image;
+    return typeof image === "string" && !isUnknown(image) && /(^|\/)registry[:@]/.test(image);
+}
+
 /** The database: the resource named "db", a container named <prefix>-db, or a postgres image. */
 export function isDatabase(args: { name: string; props: unknown }): boolean {
     if (args.name === "db" || /(^|-)db$/.test(containerName(args))) return true;
@@ -89,14 +96,19 @@ const labelValue = (c: ContainerProps, label: string): string | undefined => (c.
 export const AUTOHEAL_LABEL = "autoheal";
 export const POSTGRES_DATA_DIR = "/var/lib/postgresql/data";
 
+/** A port published on one address of the host (not every address: 0.0.0.0, ::, or none given). */
+export const isPrivateBind = (ip: unknown): boolean => typeof ip === "string" && !isUnknown(ip) && !["", "0.0.0.0", "::", "[::]"].includes(ip.trim());
+
 export const onlyProxyPublishesPorts: ResourceValidationPolicy = {
     name: "only-proxy-publishes-ports",
-    description: "No container but the proxy publishes ports on the host (or shares the host's network).",
+    description: "No container but the proxy publishes ports on the host (or shares the host's network); " +
+        "the Swarm registry may, on one (private) address of the host.",
     enforcementLevel: "mandatory",
     validateResource: forTypes<ContainerProps>([TYPES.container], (c, args, reportViolation) => {
         if (isProxy(args)) return;
         const name = containerName(args);
-        const ports = c.ports ?? [];
+        // The Swarm registry listens on the hosts' private network, and only there.
+        const ports = (c.ports ?? []).filter((p) => !(isRegistry(args) && isPrivateBind(p.ip)));
         if (ports.length > 0) {
             const published = ports.map((p) => `${p.external ?? "(random)"}->${p.internal}`).join(", ");
             reportViolation(`Container ${name} publishes ${published}; only the proxy may publish ports. ` +

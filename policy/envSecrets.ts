@@ -12,8 +12,15 @@ export const SECRET_KEY_PATTERN = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|PRIVA
 /** A URL with a password in it (postgres://user:password@host/db), whatever its key. */
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
 
+/** A key that names the file holding a credential (REGISTRY_AUTH_HTPASSWD_PATH, POSTGRES_PASSWORD_FILE), with a path as its value. */
+const FILE_REFERENCE = /_(PATH|FILE)$/i;
+/** Keys that match SECRET_KEY_PATTERN but hold no credential: the registry's login realm (a name shown to clients). */
+export const NOT_CREDENTIALS = ["REGISTRY_AUTH_HTPASSWD_REALM"];
+
 export function looksSecret(key: string, value: string): boolean {
     if (value === "") return false;
+    if (NOT_CREDENTIALS.includes(key.toUpperCase())) return false;
+    if (FILE_REFERENCE.test(key) && /^\/\S*$/.test(value)) return false;
     return SECRET_KEY_PATTERN.test(key) || URL_WITH_PASSWORD.test(value);
 }
 

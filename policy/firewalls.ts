@@ -8,49 +8,71 @@ import { asArray, environmentConfigSchema, environmentOf, forTypes, isWorldOpen,
 
 const SSH_PORT = 22;
 
-/** An AWS rule (protocol, fromPort, toPort) that lets TCP port 22 through. */
-export function awsRuleCoversSsh(protocol: unknown, fromPort: unknown, toPort: unknown): boolean {
+export type Protocol = "tcp" | "udp";
+const PROTOCOL_NUMBERS: Record<Protocol, string> = { tcp: "6", udp: "17" };
+
+/** An AWS rule (protocol, fromPort, toPort) that lets `port` of `protocol` through. */
+export function awsRuleCoversPort(protocol: unknown, fromPort: unknown, toPort: unknown, port: number, proto: Protocol): boolean {
     const p = String(protocol ?? "").toLowerCase();
     if (p === "-1" || p === "all") return true;
-    if (p !== "tcp" && p !== "6") return false;
+    if (p !== proto && p !== PROTOCOL_NUMBERS[proto]) return false;
     const from = typeof fromPort === "number" ? fromPort : 0;
     const to = typeof toPort === "number" ? toPort : 65535;
-    return from <= SSH_PORT && SSH_PORT <= to;
+    return from <= port && port <= to;
+}
+
+/** A DigitalOcean firewall rule (protocol, portRange) that lets `port` of `protocol` through. */
+export function doRuleCoversPort(protocol: unknown, portRange: unknown, port: number, proto: Protocol): boolean {
+    if (String(protocol ?? "").toLowerCase() !== proto) return false;
+    const range = String(portRange ?? "all").trim().toLowerCase();
+    if (range === "all" || range === "0" || range === "") return true;
+    const [from, to = from] = range.split("-").map((s) => Number(s));
+    return from <= port && port <= to;
+}
+
+/** An AWS rule (protocol, fromPort, toPort) that lets TCP port 22 through. */
+export function awsRuleCoversSsh(protocol: unknown, fromPort: unknown, toPort: unknown): boolean {
+    return awsRuleCoversPort(protocol, fromPort, toPort, SSH_PORT, "tcp");
 }
 
 /** A DigitalOcean firewall rule (protocol, portRange) that lets TCP port 22 through. */
 export function doRuleCoversSsh(protocol: unknown, portRange: unknown): boolean {
-    if (String(protocol ?? "").toLowerCase() !== "tcp") return false;
-    const range = String(portRange ?? "all").trim().toLowerCase();
-    if (range === "all" || range === "0" || range === "") return true;
-    const [from, to = from] = range.split("-").map((s) => Number(s));
-    return from <= SSH_PORT && SSH_PORT <= to;
+    return doRuleCoversPort(protocol, portRange, SSH_PORT, "tcp");
 }
 
 interface AwsIngress { protocol?: string; fromPort?: number; toPort?: number; cidrBlocks?: string[]; ipv6CidrBlocks?: string[] }
 
-/** The world-open CIDRs of SSH rules in a resource of one of the firewall types. */
-export function worldOpenSsh(type: string, props: Record<string, unknown>): string[] {
+/** The types whose rules let traffic in. */
+export const FIREWALL_TYPES = [TYPES.securityGroup, TYPES.securityGroupRule, TYPES.securityGroupIngressRule, TYPES.doFirewall];
+
+/** The world-open CIDRs of the rules that let `port` of `protocol` in, in a resource of one of the firewall types. */
+export function worldOpenPort(type: string, props: Record<string, unknown>, port: number, proto: Protocol): string[] {
     const open = (blocks: unknown[]) => blocks.filter(isWorldOpen).map(String);
+    const aws = (protocol: unknown, fromPort: unknown, toPort: unknown) => awsRuleCoversPort(protocol, fromPort, toPort, port, proto);
     switch (type) {
         case TYPES.securityGroup:
             return asArray(props.ingress as AwsIngress[]).flatMap((r) =>
-                awsRuleCoversSsh(r.protocol, r.fromPort, r.toPort) ? open([...asArray(r.cidrBlocks), ...asArray(r.ipv6CidrBlocks)]) : []);
+                aws(r.protocol, r.fromPort, r.toPort) ? open([...asArray(r.cidrBlocks), ...asArray(r.ipv6CidrBlocks)]) : []);
         case TYPES.securityGroupRule: {
             const r = props as AwsIngress & { type?: string };
-            return r.type === "ingress" && awsRuleCoversSsh(r.protocol, r.fromPort, r.toPort)
+            return r.type === "ingress" && aws(r.protocol, r.fromPort, r.toPort)
                 ? open([...asArray(r.cidrBlocks), ...asArray(r.ipv6CidrBlocks)]) : [];
         }
         case TYPES.securityGroupIngressRule: {
             const r = props as { ipProtocol?: string; fromPort?: number; toPort?: number; cidrIpv4?: string; cidrIpv6?: string };
-            return awsRuleCoversSsh(r.ipProtocol, r.fromPort, r.toPort) ? open([r.cidrIpv4, r.cidrIpv6]) : [];
+            return aws(r.ipProtocol, r.fromPort, r.toPort) ? open([r.cidrIpv4, r.cidrIpv6]) : [];
         }
         case TYPES.doFirewall:
             return asArray(props.inboundRules as { protocol?: string; portRange?: string; sourceAddresses?: string[] }[])
-                .flatMap((r) => (doRuleCoversSsh(r.protocol, r.portRange) ? open(asArray(r.sourceAddresses)) : []));
+                .flatMap((r) => (doRuleCoversPort(r.protocol, r.portRange, port, proto) ? open(asArray(r.sourceAddresses)) : []));
         default:
             return [];
     }
+}
+
+/** The world-open CIDRs of SSH rules in a resource of one of the firewall types. */
+export function worldOpenSsh(type: string, props: Record<string, unknown>): string[] {
+    return worldOpenPort(type, props, SSH_PORT, "tcp");
 }
 
 export const noWorldSshOnProd: ResourceValidationPolicy = {
@@ -59,7 +81,7 @@ export const noWorldSshOnProd: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: environmentConfigSchema,
     validateResource: forTypes<Record<string, unknown>>(
-        [TYPES.securityGroup, TYPES.securityGroupRule, TYPES.securityGroupIngressRule, TYPES.doFirewall],
+        FIREWALL_TYPES,
         (props, args, reportViolation) => {
             if (environmentOf(args) !== "prod") return;
             const open = worldOpenSsh(args.type, props);

@@ -9,6 +9,7 @@ import { backupBucketNotPublic, s3BucketsBlockPublicAccess } from "./buckets";
 import { autohealWatcherPresent, databaseVolumeAndHealthcheck, longRunningRestartAndAutoheal, onlyProxyPublishesPorts } from "./containers";
 import { containerSecretsAreSecret } from "./envSecrets";
 import { noWorldSshOnProd } from "./firewalls";
+import { registryRequiresAuth, swarmPortsNotWorldOpen } from "./swarm";
 
 export * from "./awsHosts";
 export * from "./buckets";
@@ -16,6 +17,7 @@ export * from "./common";
 export * from "./containers";
 export * from "./envSecrets";
 export * from "./firewalls";
+export * from "./swarm";
 
 // ---------------------------------------------------------------------------------------------
 
@@ -28,8 +30,9 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
     imdsv2Required,
     noWorldSshOnProd,
     backupBucketNotPublic,
+    registryRequiresAuth,
 ];
 
-export const stackPolicies: StackValidationPolicy[] = [autohealWatcherPresent, s3BucketsBlockPublicAccess];
+export const stackPolicies: StackValidationPolicy[] = [autohealWatcherPresent, s3BucketsBlockPublicAccess, swarmPortsNotWorldOpen];
 
 export const policies = [...resourcePolicies, ...stackPolicies];

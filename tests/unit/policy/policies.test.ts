@@ -517,6 +517,17 @@ describe("the policy pack on the committed stacks", () => {
         expect(await checkStack("prod", resources)).to.deep.equal([]);
     });
 
+    it("stage on three hosts (Swarm, its registry, the workers' firewalls) passes every policy, and fails with Swarm open to the world", async function () {
+        this.timeout(20000);
+        const { resources } = await runWithConfig("stage", stackConfig("stage", { swarmWorkers: 2, webReplicas: 4 }), () => buildStack(readSettings()));
+        expect(resources.filter((r) => r.type === CONTAINER).map((r) => r.name)).to.include("registry");
+        expect(await checkStack("stage", resources)).to.deep.equal([]);
+        const open = resources.map((r) => (r.type !== P.TYPES.doFirewall ? r : {
+            ...r, inputs: { ...r.inputs, inboundRules: [...r.inputs.inboundRules, { protocol: "udp", portRange: "4789", sourceAddresses: ["0.0.0.0/0"] }] },
+        }));
+        expect([...new Set((await checkStack("stage", open)).map((f) => f.policy))]).to.deep.equal(["swarm-ports-not-world-open"]);
+    });
+
     it("stage's Spaces bucket fails once it is public", async () => {
         const stage = runs.stage.map((r) => (r.type === P.TYPES.spacesBucket ? { ...r, inputs: { ...r.inputs, acl: "public-read" } } : r));
         const findings = await checkStack("stage", stage);

@@ -88,6 +88,8 @@ describe("the policy pack served over gRPC, as the CLI runs it", function () {
             "backup-bucket-not-public": "mandatory",
             "autoheal-watcher-present": "mandatory",
             "s3-buckets-block-public-access": "mandatory",
+            "registry-requires-auth": "mandatory",
+            "swarm-ports-not-world-open": "mandatory",
         });
     });
 

@@ -261,10 +261,12 @@ export function buildStack(settings: Settings, givenHost?: Host) {
         tls: proxy === undefined || !tlsOn ? undefined : { address: `${prefix}-proxy:443`, serverName: hosts.apply((names) => names[0]) },
     });
 
+    // Built on the manager; tagged with the registry's address when pushed to it.
+    const builtRepository = registry === undefined ? pulumi.output(`${prefix}-app`) : pulumi.interpolate`${registry.server}/${prefix}-app`;
     const pruning = new ImagePruning("prune", {
         host,
         prefix,
-        repositories: [`${prefix}-db`, `${prefix}-backup`, ...(app.image === undefined ? [`${prefix}-app`] : [])],
+        repositories: [`${prefix}-db`, `${prefix}-backup`, ...(app.image === undefined ? [builtRepository] : [])],
         images: [database.image, backups.image, appServer.image],
         after: [appServer.web, backups.container, ...(monitor === undefined ? [] : [monitor.container]), ...Object.values(workers.containers)],
     });
@@ -312,7 +314,7 @@ export function buildStack(settings: Settings, givenHost?: Host) {
             services: pulumi.all(services),
             webKind: swarm === undefined ? "container" : "service",
             appImage: appServer.image,
-            appRepository: app.image === undefined ? `${prefix}-app` : app.image.replace(/[:@][^/:@]*$/, ""),
+            appRepository: app.image === undefined ? builtRepository : pulumi.output(app.image.replace(/[:@][^/:@]*$/, "")),
             imageSource: app.image !== undefined ? "appImage" : app.rollbackImage !== undefined ? "rollbackImage" : "build",
             appKind: app.kind,
             backendNetwork: networks.backend.name,

@@ -35,8 +35,8 @@ exit 0
 export interface ImagePruningArgs {
     host: Host;
     prefix: string;
-    /** Repositories of the images the stack builds on the host. */
-    repositories: string[];
+    /** Repositories of the images the stack builds on the host (with a Swarm registry, the app's is in it). */
+    repositories: pulumi.Input<string>[];
     /** The images just deployed: when one changes, pruning runs again. */
     images: pulumi.Input<string>[];
     /** Pruning runs once these are in place (the new web container). */
@@ -58,7 +58,7 @@ export class ImagePruning extends pulumi.ComponentResource {
             name: `${args.prefix}-prune`,
             image: pullImage(`${name}-image`, PINNED_IMAGES.autoheal, childOpts),
             entrypoints: ["sh", "-c"],
-            command: [renderImagePrune({ repositories: args.repositories, keep: IMAGES_KEPT })],
+            command: pulumi.all(args.repositories).apply((repositories) => [renderImagePrune({ repositories, keep: IMAGES_KEPT })]),
             volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }],
             networkMode: "none",
             mustRun: false,

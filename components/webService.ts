@@ -19,6 +19,8 @@
  *
  * The image is the app image built on the manager (one node), or its digest in the stack's
  * registry (workers). No autoheal label: Swarm replaces a task whose healthcheck fails by itself.
+ * Pulumi marks a top-level input secret when anything in it is: `taskSpec` (for its env) and
+ * `auth` arrive secret as a whole, the rest plain.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";

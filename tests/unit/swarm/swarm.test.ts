@@ -177,6 +177,10 @@ describe("Swarm mode", () => {
             for (const dep of [...run.result.parts.swarm!.ready, ...run.result.parts.registry!.ready]) expect(web.opts.dependsOn).to.include(dep);
             const operations = (await resolve(pulumi.output(run.result.outputs.operations))).value as any;
             expect(operations.services).to.include({ web: "webstack-stage-web", registry: "webstack-stage-registry" });
+            // The manager prunes (and bin/webstack rolls back among) the images it built under the registry's name.
+            expect(operations.appRepository).to.equal("10.0.0.2:5000/webstack-stage-app");
+            const prune = one(run, "docker:index/container:Container", "prune");
+            expect(String((unwrap(prune.inputs.command) as string[])[0])).to.include("for repo in webstack-stage-db webstack-stage-backup 10.0.0.2:5000/webstack-stage-app;");
         });
 
         it("routes with Traefik's Swarm provider, from the service's labels", async () => {

@@ -479,7 +479,7 @@ describe(TITLE, function () {
             const took = (Date.now() - started) / 1000;
             expect(problems, problems.join("\n")).to.deep.equal([]);
             const left = await leftovers(PREFIX);
-            expect(left).to.deep.equal({ containers: [], networks: [], volumes: [] });
+            expect(left).to.deep.equal({ services: [], containers: [], networks: [], volumes: [] });
             return `0 containers, 0 networks, 0 volumes left; ${count} resources deleted in ${took.toFixed(1)} s (images kept, as the provider does)`;
         });
     });

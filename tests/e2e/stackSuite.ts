@@ -62,10 +62,10 @@ export function stackSuite(o: { title: string; prefix: string; render: () => Pro
         if (problems.length) console.log(`teardown problems:\n  ${problems.join("\n  ")}`);
         sweepSync(o.prefix);
         const left = await leftovers(o.prefix);
-        table.push([`teardown: nothing left named ${o.prefix}*`, `${left.containers.length} containers, ${left.networks.length} networks, ${left.volumes.length} volumes`]);
+        table.push([`teardown: nothing left named ${o.prefix}*`, `${left.services.length ? `${left.services.length} services, ` : ""}${left.containers.length} containers, ${left.networks.length} networks, ${left.volumes.length} volumes`]);
         console.log(`\n    === ${o.title}: rendered containers on a real Docker engine, test stand-ins ===`);
         for (const [check, figure] of table) console.log(`    ${check.padEnd(52)} ${figure}`);
-        expect(left.containers.concat(left.networks, left.volumes)).to.deep.equal([]);
+        expect(left.services.concat(left.containers, left.networks, left.volumes)).to.deep.equal([]);
     });
 
     return {

@@ -1073,6 +1073,39 @@ export class Deployment {
         return { oldName: old.name, newName: plan.name, healthySeconds: started.healthySeconds, removeSeconds };
     }
 
+    /**
+     * Replaces a container whose inputs changed (`inputs`, from a new render) as the program's
+     * deleteBeforeReplace says: the old one is deleted, then the new one created and started.
+     * `phase` hears when each part begins.
+     */
+    async replaceDeleteBeforeCreate(resourceName: string, inputs: Record<string, any>, phase: (p: "delete" | "create" | "done") => void) {
+        const old = this.containers.get(resourceName);
+        if (old === undefined) throw new Error(`no container ${resourceName} to replace`);
+        if ((old.step.resource.opts as any).deleteBeforeReplace !== true) throw new Error(`${resourceName} is not replaced delete-before-create`);
+        phase("delete");
+        const removeSeconds = await this.removeContainer(old.plan!);
+        const plan = translateContainer(resourceName, this.substitute(inputs));
+        phase("create");
+        const creating = Date.now();
+        const started = await this.startContainer(plan);
+        const createSeconds = seconds(creating);
+        phase("done");
+        const replacement: Created = { ...old, step: { ...old.step, inputs }, name: plan.name, plan, detail: started.detail, startedMs: started.startedMs };
+        this.created[this.created.indexOf(old)] = replacement;
+        this.containers.set(resourceName, replacement);
+        return { removeSeconds, createSeconds };
+    }
+
+    /** Deletes one container the program no longer registers, as the provider deletes it. */
+    async removeResource(resourceName: string): Promise<number> {
+        const c = this.containers.get(resourceName);
+        if (c === undefined) throw new Error(`no container ${resourceName} to delete`);
+        const took = await this.removeContainer(c.plan!);
+        this.created.splice(this.created.indexOf(c), 1);
+        this.containers.delete(resourceName);
+        return took;
+    }
+
     /** `docker service create` with the environment in an owner-only env file. */
     async createService(p: ServicePlan): Promise<void> {
         const envFile = path.join(this.scratch, `${p.name}.env`);

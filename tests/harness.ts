@@ -153,12 +153,16 @@ export async function runWithConfig<T>(
     optionsByName.clear();
     // The SDK takes a stack trace for every promise it tracks; with ts-node's source maps
     // each one costs a source-map lookup per frame. V8's plain traces keep a run fast.
+    // No frames at all while the program runs: the SDK only keeps them to report leaked promises.
     const prepareStackTrace = Error.prepareStackTrace;
+    const stackTraceLimit = Error.stackTraceLimit;
     (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+    Error.stackTraceLimit = 0;
     try {
         return await evaluate(stack, config, program, opts);
     } finally {
         Error.prepareStackTrace = prepareStackTrace;
+        Error.stackTraceLimit = stackTraceLimit;
     }
 }
 

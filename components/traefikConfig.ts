@@ -232,13 +232,9 @@ export function traefikMaintenanceLabels(o: TraefikMaintenanceOptions) {
 
 /**
  * Router labels (traefikRouterLabels) for a Swarm service instead of a container: the Swarm
- * provider's network label, and lbswarm, so that Traefik sends requests to the service's virtual
- * IP, which Swarm keeps to the healthy tasks through a rolling update, instead of polling the
- * tasks' own addresses.
+ * provider's network label. The service runs in dnsrr mode (no virtual IP), so Traefik balances
+ * over the running tasks' own addresses, which its Swarm provider lists.
  */
 export function traefikSwarmLabels(labels: { label: string; value: string }[]): { label: string; value: string }[] {
-    return [
-        ...labels.map((l) => (l.label === "traefik.docker.network" ? { label: "traefik.swarm.network", value: l.value } : l)),
-        { label: "traefik.swarm.lbswarm", value: "true" },
-    ];
+    return labels.map((l) => (l.label === "traefik.docker.network" ? { label: "traefik.swarm.network", value: l.value } : l));
 }

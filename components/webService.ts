@@ -9,7 +9,8 @@
  *         --mount type=volume,source=<prefix>-media,target=<appMediaRoot> \
  *         --network <prefix>-backend --network name=<prefix>-frontend,alias=web \
  *         --health-cmd <appHealthcheck> --health-interval 30s --health-timeout 5s --health-start-period 1m --health-retries 3 \
- *         --label <Traefik router labels, traefik.swarm.network, traefik.swarm.lbswarm=true; none with nginx> \
+ *         --endpoint-mode dnsrr \
+ *         --label <Traefik router labels, traefik.swarm.network; none with nginx> \
  *         --update-parallelism 1 --update-order start-first --update-failure-action rollback --update-delay 10s --update-monitor 30s \
  *         --rollback-parallelism 1 --rollback-order start-first --rollback-monitor 30s \
  *         --restart-condition any --restart-delay 5s --stop-grace-period 30s \
@@ -139,6 +140,9 @@ export function webService(name: string, args: WebServiceArgs, parent: pulumi.Re
             restartPolicy: { condition: "any", delay: serviceDuration(goDuration(WEB_RESTART_DELAY_SECONDS)) },
         },
         labels: args.labels ?? [],
+        // `web` resolves to each task's address, not to a virtual IP: nginx then retries a failed
+        // GET on another task, Traefik balances the tasks itself, and no IPVS is needed in the kernel.
+        endpointSpec: { mode: "dnsrr" },
         updateConfig: { ...update, failureAction: "rollback" },
         rollbackConfig: { ...update, delay: "0s", failureAction: "pause" },
         convergeConfig: { delay: "7s", timeout: serviceDuration(goDuration(convergeTimeoutSeconds(args.replicas))) },

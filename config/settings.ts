@@ -183,6 +183,7 @@ export const PARSERS = {
     superuserName: v.matching(/^[\w.@+-]{1,150}$/, "a Django username (letters, digits and @.+-_)"),
     superuserEmail: v.email,
     webReplicas: v.integer(1, 100),
+    swarmMode: v.oneOf(["auto", "on"] as const),
     swarmWorkers: v.integer(0, 50),
     webMaxReplicasPerHost: v.integer(0, 100),
     appRegistry: v.oneOf(["auto", "none"] as const),
@@ -477,7 +478,7 @@ function crossChecks(p: Parsed, environment: Environment, awsRegion: string | un
 function scaleOf(p: Parsed): Settings["scale"] {
     const workers = p.target === "ssh" ? p.sshWorkerHosts.length : p.swarmWorkers;
     return {
-        swarm: p.webReplicas > 1 || workers > 0,
+        swarm: p.swarmMode === "on" || p.webReplicas > 1 || workers > 0,
         webReplicas: p.webReplicas,
         workers,
         sshWorkerHosts: p.sshWorkerHosts,

@@ -30,15 +30,13 @@
  *   - the provider sends the whole spec in one ServiceUpdate; this translation sends the CLI's
  *     flags for what changed (dockerCli.ts serviceUpdateArgs), and a changed env entry goes on the
  *     command line. The healthcheck's exec form is given as CMD-SHELL `exec ...` (same argv);
- *   - THIS MACHINE'S KERNEL HAS NO IPVS (no CONFIG_IP_VS), so a Swarm VIP accepts connections and
- *     never answers. The program renders endpoint mode vip (the default: nginx proxies to the VIP
- *     `web`); here the service runs in dnsrr, where `web` resolves to each task's address and nginx
- *     (resolver valid=10s, proxy_next_upstream error timeout) spreads and retries over them. The
- *     figures of b-d are nginx-over-DNS-round-robin figures, not IPVS ones; the table says so;
- *   - webReplicas 1 renders no Swarm at all (config/settings.ts: swarm when webReplicas > 1): the
- *     service and the overlays go and a web container on bridge networks comes (README: the networks
- *     and every attached container are replaced). So d's 1-replica step is the webReplicas 3 render
- *     with the service's replicas set to 1 by hand, and d checks what webReplicas 1 renders.
+ *   - this machine's kernel has no IPVS (no CONFIG_IP_VS), so a Swarm VIP would accept connections
+ *     and never answer. The program renders endpoint mode dnsrr (found by this suite: it rendered
+ *     vip at first), where `web` resolves to each task's address and nginx (resolver valid=10s,
+ *     proxy_next_upstream error timeout) spreads and retries over them; the service runs as rendered;
+ *   - webReplicas 1 with swarmMode auto renders no Swarm at all: the service and the overlays go and
+ *     a web container on bridge networks comes (the networks and every attached container are
+ *     replaced). d checks that, and scales through 1 with swarmMode on, which keeps the service.
  */
 import { expect } from "chai";
 import * as http from "http";
@@ -281,7 +279,8 @@ describe(TITLE, function () {
         if (removed.length) log(`removed leftovers of an earlier run: ${removed.join(", ")}`);
         deployment = new Deployment(resources, { log, mockSubnet: MOCK_SUBNET, subnetFrom: "networks-frontend", commandTimeoutSeconds: 600 });
         log(`plan (the program's dependency order):\n${deployment.describe().map((l) => `          ${l}`).join("\n")}`);
-        if (!deployment.ipvs) notes.push("this kernel has no IPVS: the service rendered with endpoint mode vip ran in dnsrr (see the file's header)");
+        const renderedMode = resources.find((r) => r.type === "docker:index/service:Service")?.inputs.endpointSpec?.mode ?? "vip";
+        if (!deployment.ipvs) notes.push(`this kernel has no IPVS; the service is rendered in endpoint mode ${renderedMode}${renderedMode === "vip" ? " and ran in dnsrr" : ", which needs none"}`);
         httpPort = Number(deployment.steps.find((s) => s.kind === "container" && s.resource.name === "proxy")?.inputs.ports?.[0]?.external);
         await new Promise<void>((resolve, reject) => {
             const probe = net.createServer();
@@ -441,16 +440,13 @@ describe(TITLE, function () {
         this.timeout(900_000);
         await check("d", async () => [...(await tasksNow()), name("proxy")], async () => {
             const d = deployment!;
-            // What webReplicas 1 renders: no Swarm (config/settings.ts), so it cannot be applied in place.
+            // webReplicas 1 with swarmMode auto leaves Swarm mode: it is a migration, not a scale.
             const single = await renderStack(STACK, { webReplicas: 1, appEnvironment: [ROLLOUT_ENV] });
             const singleKinds = { services: single.filter((r) => r.type === "docker:index/service:Service").length, web: single.some((r) => r.name === SERVICE && r.type === "docker:index/container:Container") };
             expect(singleKinds.services, "webReplicas 1 renders no service (Swarm mode off)").to.equal(0);
-            const two = serviceOf(await renderStack(STACK, { webReplicas: 2, appEnvironment: [ROLLOUT_ENV] }));
-            const three = serviceOf(await renderStack(STACK, { webReplicas: 3, appEnvironment: [ROLLOUT_ENV] }));
-            // One replica in Swarm mode, which the program cannot render: the 3-replica render, replicas set by hand.
-            const one = JSON.parse(JSON.stringify(three.inputs));
-            one.mode.replicated.replicas = 1;
-            const steps: [string, number, Record<string, any>][] = [["to2", 2, two.inputs], ["to1", 1, one], ["to3", 3, three.inputs]];
+            // swarmMode on keeps the service at one replica: every step below is the program's own render.
+            const scaled = async (n: number) => serviceOf(await renderStack(STACK, { webReplicas: n, swarmMode: "on", appEnvironment: [ROLLOUT_ENV] })).inputs;
+            const steps: [string, number, Record<string, any>][] = [["to2", 2, await scaled(2)], ["to1", 1, await scaled(1)], ["to3", 3, await scaled(3)]];
             const since = new Date().toISOString();
             const load = startLoad(httpPort);
             const took: string[] = [];
@@ -471,8 +467,8 @@ describe(TITLE, function () {
             }
             const f = loadFigure(load.records);
             for (const r of [...f.failed, ...f.stalled]) log(`  ${r.method} in ${r.phase}: ${r.error ?? `HTTP ${r.status}`} after ${(r.ms / 1000).toFixed(1)} s`);
-            const figure = `${f.figure}; ${took.join(", ")} (running and healthy); webReplicas 1 renders ${singleKinds.services} services` +
-                `${singleKinds.web ? " and a web container" : ""} (leaves Swarm mode), so →1 used the 3-replica render with replicas 1`;
+            const figure = `${f.figure}; ${took.join(", ")} (running and healthy; swarmMode on); webReplicas 1 with swarmMode auto renders ${singleKinds.services} services` +
+                `${singleKinds.web ? " and a web container" : ""} (leaves Swarm mode)`;
             return judge("d", f, figure, name("proxy"), since);
         });
     });

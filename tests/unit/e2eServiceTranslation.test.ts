@@ -43,7 +43,7 @@ describe("e2e translation of docker.Service (tests/e2e/dockerCli.ts)", function 
         ]);
         expect(flagValues(args, "--health-interval")).to.deep.equal(["30s"]);
         expect(flagValues(args, "--health-start-period")).to.deep.equal(["1m"]);
-        expect(flagValues(args, "--endpoint-mode")).to.deep.equal(["vip"]);
+        expect(flagValues(args, "--endpoint-mode")).to.deep.equal(["dnsrr"]);
         expect(args.slice(-5)).to.deep.equal([plan.image, "gunicorn", "--bind", "0.0.0.0:8000", "config.wsgi:application"]);
         // The environment goes into an env file, never onto the command line.
         expect(plan.env.some((e) => e.startsWith("POSTGRES_PASSWORD="))).to.equal(true);
@@ -51,11 +51,13 @@ describe("e2e translation of docker.Service (tests/e2e/dockerCli.ts)", function 
         expect(plan.converge).to.deep.equal({ delaySeconds: 7, timeoutSeconds: 660 });
     });
 
-    it("runs a vip service in dnsrr on a kernel without IPVS, and says so", () => {
-        const plan = translateService(SERVICE, three.inputs, { ipvs: false });
+    it("runs a vip service in dnsrr on a kernel without IPVS, and says so; the program's dnsrr runs as rendered", () => {
+        const vip = { ...three.inputs, endpointSpec: { mode: "vip" } };
+        const plan = translateService(SERVICE, vip, { ipvs: false });
         expect(plan.endpointMode).to.equal("dnsrr");
         expect(plan.endpointNote).to.match(/no IPVS/);
-        expect(translateService(SERVICE, three.inputs, { ipvs: true }).endpointNote).to.equal(undefined);
+        expect(translateService(SERVICE, vip, { ipvs: true }).endpointNote).to.equal(undefined);
+        expect(translateService(SERVICE, three.inputs, { ipvs: false }).endpointNote).to.equal(undefined);
     });
 
     it("updates with only what changed: an env entry, the replicas, nothing", async () => {

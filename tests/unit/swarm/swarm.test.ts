@@ -188,7 +188,8 @@ describe("Swarm mode", () => {
             const proxy = one(run, "docker:index/container:Container", "proxy");
             expect(proxy.inputs.command).to.include.members(["--providers.swarm=true", "--providers.swarm.exposedbydefault=false", "--providers.docker=true"]);
             const labels = Object.fromEntries((unwrap(service(run).inputs.labels) as any[]).map((l) => [l.label, l.value]));
-            expect(labels).to.include({ "traefik.swarm.network": "webstack-stage-frontend", "traefik.swarm.lbswarm": "true" });
+            expect(labels).to.include({ "traefik.swarm.network": "webstack-stage-frontend" });
+            expect(labels).not.to.have.property("traefik.swarm.lbswarm");
             expect(labels["traefik.http.services.webstack-stage.loadbalancer.server.port"]).to.equal("8000");
             expect(labels).not.to.have.property("traefik.docker.network");
             expect(labels).not.to.have.property("autoheal");
@@ -234,7 +235,7 @@ describe("Swarm mode", () => {
         expect(traefikArguments({ network: "n" })).not.to.include("--providers.swarm=true");
         expect(traefikArguments({ network: "n", swarm: true })).to.include("--providers.swarm.network=n");
         expect(traefikSwarmLabels([{ label: "traefik.docker.network", value: "n" }])).to.deep.equal([
-            { label: "traefik.swarm.network", value: "n" }, { label: "traefik.swarm.lbswarm", value: "true" },
+            { label: "traefik.swarm.network", value: "n" },
         ]);
         expect(["1m0s", "1h0m0s", "1m30s", "30s", "0s"].map(serviceDuration)).to.deep.equal(["1m", "1h", "1m30s", "30s", "0s"]);
     });

@@ -271,6 +271,10 @@ export function buildStack(settings: Settings, givenHost?: Host) {
         after: [appServer.web, backups.container, ...(monitor === undefined ? [] : [monitor.container]), ...Object.values(workers.containers)],
     });
 
+    if (settings.scale.workers > 0) {
+        // Named volumes are per node: what a replica on a worker writes stays on that worker.
+        pulumi.log.warn(`${settings.scale.workers + 1} hosts: uploads (appMediaRoot) written by web replicas on the workers stay on those workers, where the proxy cannot serve them and backups do not see them; keep media in object storage (django-storages) on a multi-host stack${settings.proxy === "traefik" ? ". With Traefik the app serves its own static files: collect them into the image, since the release fills the static volume on the manager only" : ""}`);
+    }
     if (app.rollbackImage !== undefined) {
         pulumi.log.warn(`rollbackImage is set: the app runs ${app.rollbackImage} and appContext is not built; \`bin/webstack rollback --clear\` deploys appContext again`);
     }

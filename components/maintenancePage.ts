@@ -2,6 +2,7 @@
  * The maintenance page (settings.edge.maintenance) as nginx answers it: in the nginx proxy's own
  * site, and in the small maintenance container Traefik routes the site to.
  */
+import { healthServer } from "./nginxHealth";
 
 /** What Retry-After tells browsers and crawlers (a 503 with it is not an error to a search engine). */
 export const MAINTENANCE_RETRY_AFTER_SECONDS = 120;
@@ -98,13 +99,6 @@ export function renderMaintenanceSite(o: { listenPort: number; healthPort: numbe
         ...maintenanceLocation([]).map((l) => `    ${l}`),
         "}",
         "",
-        "server {",
-        `    listen 127.0.0.1:${o.healthPort};`,
-        "    access_log off;",
-        "    location = /healthz {",
-        '        return 200 "ok\\n";',
-        "    }",
-        "}",
-        "",
+        ...healthServer(o.healthPort),
     ].join("\n");
 }

@@ -1,4 +1,5 @@
 import { MAINTENANCE_LOCATION, maintenanceGuard, maintenanceLocation } from "./maintenancePage";
+import { healthServer } from "./nginxHealth";
 
 export interface NginxTlsOptions {
     /** PEM files inside the container. */
@@ -430,16 +431,6 @@ export function renderNginxSite(o: NginxSiteOptions): string {
             "}",
         );
     }
-    servers.push(
-        "",
-        "server {",
-        `    listen 127.0.0.1:${o.healthPort};`,
-        "    access_log off;",
-        "    location = /healthz {",
-        '        return 200 "ok\\n";',
-        "    }",
-        "}",
-        "",
-    );
+    servers.push("", ...healthServer(o.healthPort));
     return servers.join("\n");
 }

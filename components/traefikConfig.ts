@@ -36,6 +36,9 @@ export function traefikArguments(o: { network: string; acme?: TraefikAcme; proxy
         "--accesslog=true",
         // The proxy network is the only source of forwarded headers Traefik should pass on.
         "--entrypoints.web.forwardedheaders.insecure=false",
+        // As nginx's proxy_connect_timeout: an address that just went away (a replaced or removed
+        // container) fails in 2 s instead of Traefik's default 30 s.
+        "--serverstransport.forwardingtimeouts.dialtimeout=2s",
     ];
     if (o.proxyTimeoutSeconds !== undefined) {
         if (!(Number.isInteger(o.proxyTimeoutSeconds) && o.proxyTimeoutSeconds > 0)) {

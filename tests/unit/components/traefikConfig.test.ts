@@ -11,11 +11,12 @@ describe("traefikArguments: proxyTimeoutSeconds", function () {
     it("sets the default servers transport's responseHeaderTimeout, which every service uses", function () {
         const args = traefikArguments({ network: "n", proxyTimeoutSeconds: 300 });
         expect(args).to.include("--serverstransport.forwardingtimeouts.responseheadertimeout=300s");
-        expect(args.filter((a) => a.includes("timeout"))).to.have.length(1);
+        expect(args.filter((a) => a.includes("responseheadertimeout"))).to.have.length(1);
     });
 
-    it("unset, adds no flag: the arguments, and so the container, stay as they were", function () {
-        expect(traefikArguments({ network: "n" }).join(" ")).not.to.include("timeout");
+    it("unset, adds no response timeout; the 2 s dial timeout is always there (nginx's proxy_connect_timeout)", function () {
+        expect(traefikArguments({ network: "n" }).join(" ")).not.to.include("responseheadertimeout");
+        expect(traefikArguments({ network: "n" })).to.include("--serverstransport.forwardingtimeouts.dialtimeout=2s");
         expect(traefikArguments({ network: "n", proxyTimeoutSeconds: undefined })).to.deep.equal(traefikArguments({ network: "n" }));
     });
 

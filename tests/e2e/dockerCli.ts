@@ -1238,6 +1238,18 @@ function assertKnown(step: Step, inputs: Record<string, any>, known: string[]): 
 
 export interface Leftovers { services: string[]; containers: string[]; networks: string[]; volumes: string[] }
 
+/**
+ * Tears the deployment down and looks for what is left with the prefix: how many resources went
+ * (images stay, as with the provider), how long it took, the problems and the leftovers.
+ */
+export async function tearDown(deployment: Deployment, prefix: string): Promise<{ count: number; seconds: number; problems: string[]; left: Leftovers }> {
+    const started = Date.now();
+    const count = deployment.created.filter((c) => c.step.kind !== "image" && c.step.kind !== "remoteImage").length;
+    const problems = await deployment.down();
+    const seconds = (Date.now() - started) / 1000;
+    return { count, seconds, problems, left: await leftovers(prefix) };
+}
+
 /** Swarm services, containers, networks and volumes whose names start with `prefix` (no services off Swarm mode). */
 export async function leftovers(prefix: string): Promise<Leftovers> {
     const names = async (args: string[]) => (await dockerOk(args)).stdout.split("\n").map((s) => s.trim()).filter((s) => s.startsWith(prefix));

@@ -27,7 +27,7 @@ import * as zlib from "zlib";
 import { PROJECT, Registered } from "../harness";
 import { releaseOf, renderStack } from "../integration/program";
 import {
-    Deployment, diagnostics, docker, dockerOk, leftovers, requireEngine, sleep, stateOf, sweepSync, waitHealthy,
+    Deployment, diagnostics, docker, dockerOk, tearDown, requireEngine, sleep, stateOf, sweepSync, waitHealthy,
 } from "./dockerCli";
 
 const TITLE = "the program's rendered containers on a real Docker engine, started with the docker CLI " +
@@ -472,15 +472,11 @@ describe(TITLE, function () {
                     .filter((l) => !/while (connecting to|reading response header from) upstream|upstream server temporarily disabled|Method Not Allowed: \/api\/cone/.test(l));
                 if (lines.length) log(`${c.name}: ${lines.length} log line(s) with error/warning, the first:\n${lines.slice(0, 6).map((l) => `          ${l.slice(0, 220)}`).join("\n")}`);
             }
-            const started = Date.now();
-            const count = deployment!.created.filter((c) => c.step.kind !== "image" && c.step.kind !== "remoteImage").length;
-            const problems = await deployment!.down();
+            const { count, seconds, problems, left } = await tearDown(deployment!, PREFIX);
             tornDown = true;
-            const took = (Date.now() - started) / 1000;
             expect(problems, problems.join("\n")).to.deep.equal([]);
-            const left = await leftovers(PREFIX);
             expect(left).to.deep.equal({ services: [], containers: [], networks: [], volumes: [] });
-            return `0 containers, 0 networks, 0 volumes left; ${count} resources deleted in ${took.toFixed(1)} s (images kept, as the provider does)`;
+            return `0 containers, 0 networks, 0 volumes left; ${count} resources deleted in ${seconds.toFixed(1)} s (images kept, as the provider does)`;
         });
     });
 });

@@ -45,7 +45,7 @@ import { spawnSync } from "child_process";
 import { PROJECT, Registered } from "../harness";
 import { renderStack } from "../integration/program";
 import {
-    Deployment, diagnostics, docker, dockerOk, DOCKER, leftovers, planSteps, requireEngine, run, serviceContainers, serviceTasks,
+    Deployment, diagnostics, docker, dockerOk, DOCKER, tearDown, planSteps, requireEngine, run, serviceContainers, serviceTasks,
     sleep, Step, sweepSync, waitConverged,
 } from "./dockerCli";
 
@@ -477,18 +477,14 @@ describe(TITLE, function () {
         this.timeout(600_000);
         await check("e", async () => [], async () => {
             expect(deployment, "a deployment to tear down").to.not.equal(undefined);
-            const started = Date.now();
-            const count = deployment!.created.filter((c) => c.step.kind !== "image" && c.step.kind !== "remoteImage").length;
-            const problems = await deployment!.down();
+            const { count, seconds, problems, left } = await tearDown(deployment!, PREFIX);
             tornDown = true;
-            const took = (Date.now() - started) / 1000;
             expect(problems, problems.join("\n")).to.deep.equal([]);
-            const left = await leftovers(PREFIX);
             expect(left).to.deep.equal({ services: [], containers: [], networks: [], volumes: [] });
             const leave = leaveSwarm();
             expect(swarmState(), leave).to.equal("inactive");
             const gw = (await docker(["network", "inspect", "docker_gwbridge"])).code === 0;
-            return `0 services, 0 containers, 0 networks, 0 volumes left; ${count} resources deleted in ${took.toFixed(1)} s; ` +
+            return `0 services, 0 containers, 0 networks, 0 volumes left; ${count} resources deleted in ${seconds.toFixed(1)} s; ` +
                 `swarm left: ${swarmState()}${gw && !gwbridgeBefore ? " (docker_gwbridge still there)" : ""}`;
         });
     });
